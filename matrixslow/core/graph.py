@@ -1,0 +1,117 @@
+"""The computational graph: a named collection of nodes, and which graph is the default."""
+
+import contextlib
+
+import numpy as np
+
+_default_dtype = np.float64
+
+
+def set_default_dtype(dtype):
+    """Choose the float type of every graph that does not set its own.
+
+    float64 is the default. float32 halves memory traffic and roughly doubles the
+    speed of the large matrix products; gradient checks should stay in float64.
+    """
+    global _default_dtype
+    _default_dtype = _float_dtype(dtype)
+
+
+def get_default_dtype():
+    return _default_dtype
+
+
+def _float_dtype(dtype):
+    dtype = np.dtype(dtype).type
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {np.dtype(dtype).name}")
+    return dtype
+
+
+class Graph:
+    """A computational graph: the nodes in creation order, looked up by name in O(1).
+
+    Parameters
+    ----------
+    dtype : float32 or float64, optional
+        The float type of this graph's values. Without it the graph follows
+        ``set_default_dtype``.
+
+    Use ``with Graph() as g:`` (or ``with g.as_default():``) to build nodes into
+    ``g`` instead of the global ``default_graph``.
+    """
+
+    def __init__(self, dtype=None):
+        self.nodes = []
+        self._by_name = {}
+        self._scopes = []
+        self._dtype = None if dtype is None else _float_dtype(dtype)
+        # Bumped on every structural edit (a new node, a weld), so cached
+        # topological orders know when they are stale.
+        self.version = 0
+        self._order_cache = {}
+
+    @property
+    def dtype(self):
+        return self._dtype if self._dtype is not None else _default_dtype
+
+    @property
+    def name_scope(self):
+        """The current name scope as "Outer/Inner", or None outside any scope."""
+        return "/".join(self._scopes) if self._scopes else None
+
+    def add_node(self, node):
+        if node.name in self._by_name:
+            raise ValueError(f"graph already has a node named '{node.name}'; node names must be unique")
+        self.nodes.append(node)
+        self._by_name[node.name] = node
+        self.structure_changed()
+
+    def get(self, name):
+        """The node called ``name``, or None."""
+        return self._by_name.get(name)
+
+    def structure_changed(self):
+        self.version += 1
+        self._order_cache.clear()
+
+    def node_count(self):
+        return len(self.nodes)
+
+    def clear_jacobi(self):
+        """Forget every node's gradient (the book's name for it)."""
+        for node in self.nodes:
+            node.clear_jacobi()
+
+    def reset_value(self):
+        """Forget every computed value; Variables keep theirs."""
+        for node in self.nodes:
+            node.reset_value(recursive=False)
+
+    @contextlib.contextmanager
+    def as_default(self):
+        """Make this graph the default for the nodes created inside the block."""
+        _graph_stack.append(self)
+        try:
+            yield self
+        finally:
+            _graph_stack.pop()
+
+    def __enter__(self):
+        _graph_stack.append(self)
+        return self
+
+    def __exit__(self, *exc_info):
+        _graph_stack.pop()
+
+    def __repr__(self):
+        return f"<Graph with {len(self.nodes)} nodes, {np.dtype(self.dtype).name}>"
+
+
+default_graph = Graph()
+_graph_stack = [default_graph]
+
+
+def get_default_graph():
+    """The graph new nodes go into: the innermost ``with graph:`` block, else ``default_graph``."""
+    return _graph_stack[-1]

@@ -1,0 +1,5 @@
+"""Layers built from operators."""
+
+from .layer import conv, fc, pooling
+
+__all__ = ["conv", "fc", "pooling"]

@@ -1,0 +1,66 @@
+"""The book's layers: fully connected, convolution and pooling, built from operators."""
+
+import numpy as np
+
+from ..core.variable import Variable
+from ..ops import Add, Convolve, Logistic, MatMul, MaxPooling, ReLU, ScalarMultiply, Tanh
+
+_ACTIVATIONS = {"ReLU": ReLU, "Logistic": Logistic, "Tanh": Tanh}
+
+
+def _activate(node, activation):
+    if activation is None:
+        return node
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; expected one of {sorted(_ACTIVATIONS)} or None")
+    return _ACTIVATIONS[activation](node)
+
+
+def fc(input, input_size, size, activation):
+    """Fully connected layer: activation(W x + b) with W of shape (size, input_size).
+
+    ``input`` is a (input_size, 1) column per sample. W starts scaled to its
+    shape (see ``Variable(init=True)``), b at zero.
+    """
+    weights = Variable((size, input_size), init=True, trainable=True)
+    bias = Variable((size, 1), init=False, trainable=True)
+    bias.set_value(np.zeros((size, 1)))
+    return _activate(Add(MatMul(weights, input), bias), activation)
+
+
+def conv(feature_maps, input_shape, kernels, kernel_shape, activation):
+    """Convolution layer.
+
+    Parameters
+    ----------
+    feature_maps : list of Node
+        Input feature maps, each a matrix of ``input_shape`` per sample.
+    input_shape : tuple
+        (height, width) of the feature maps.
+    kernels : int
+        Number of output feature maps.
+    kernel_shape : tuple
+        (height, width) of each kernel.
+    activation : "ReLU", "Logistic", "Tanh" or None
+
+    Returns
+    -------
+    list of Node
+        ``kernels`` output feature maps of ``input_shape``: each sums one kernel's
+        convolution of every input map, plus a scalar bias.
+    """
+    ones = Variable(input_shape, init=False, trainable=False)
+    ones.set_value(np.ones(input_shape))
+    outputs = []
+    for _ in range(kernels):
+        channels = [Convolve(fm, Variable(kernel_shape, init=True, trainable=True)) for fm in feature_maps]
+        bias = Variable((1, 1), init=False, trainable=True)
+        bias.set_value(np.zeros((1, 1)))
+        affine = Add(Add(*channels), ScalarMultiply(bias, ones))
+        outputs.append(_activate(affine, activation))
+    return outputs
+
+
+def pooling(feature_maps, kernel_shape, stride):
+    """Max pooling of every feature map with a ``kernel_shape`` window every ``stride`` pixels."""
+    return [MaxPooling(fm, size=kernel_shape, stride=stride) for fm in feature_maps]

@@ -1,0 +1,53 @@
+"""The operator base class and the shape rules every operator shares.
+
+An operator defines two things, side by side:
+- ``compute()``: its value from its parents' values (one sample is a 2-D
+  matrix, a batch is a 3-D stack of them; NumPy broadcasting does the batch);
+- ``vjp(parent_index, grad)``: given d(result)/d(value), the gradient with
+  respect to one parent's value, the vector-Jacobian product. Where a parent is
+  one matrix shared by the whole batch, the operator may return one gradient per
+  sample: the engine sums them (see ``core.autodiff``).
+"""
+
+import numpy as np
+
+from ..core.errors import ShapeError
+from ..core.node import Node
+
+
+class Operator(Node):
+    """Base class of every operator node."""
+
+    def vjp(self, parent_index, grad):
+        raise NotImplementedError(f"{type(self).__name__} does not define vjp()")
+
+    def fail(self, problem):
+        """Raise a ShapeError that names this node."""
+        raise ShapeError(f"{self.describe()}: {problem}")
+
+    def expect_parents(self, count):
+        if len(self.parents) != count:
+            self.fail(f"takes {count} parent(s), got {len(self.parents)}")
+
+    def check_batches(self, *values):
+        """All batched (3-D) values must hold the same number of samples."""
+        sizes = {value.shape[0] for value in values if value.ndim == 3}
+        if len(sizes) > 1:
+            self.fail(f"batch sizes differ: {sorted(sizes)}")
+
+    def check_same_shapes(self, *values):
+        """Per-sample shapes must match exactly, as for elementwise operators."""
+        self.check_batches(*values)
+        shapes = [value.shape[-2:] for value in values]
+        if any(shape != shapes[0] for shape in shapes):
+            self.fail(f"parents have different shapes {', '.join(str(s) for s in shapes)}")
+
+
+def swap(matrix):
+    """Transpose each sample's matrix (the last two axes)."""
+    return np.swapaxes(matrix, -1, -2)
+
+
+def per_sample_sum(values):
+    """Sum each sample's matrix to a 1x1 matrix: (r, c) -> (1, 1), (B, r, c) -> (B, 1, 1)."""
+    return values.sum(axis=(-2, -1), keepdims=True)

@@ -1,0 +1,108 @@
+"""Convolve and MaxPooling, vectorised over pixels and samples with sliding-window views."""
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..core.registry import register_node_type
+from .base import Operator
+
+
+def correlate(x, kernel, pad):
+    """Valid 2-D cross-correlation of each (zero-padded) matrix of ``x`` with ``kernel``.
+
+    ``pad`` is ((top, bottom), (left, right)). Each output pixel is the sum of
+    its window times the kernel: the windows are a strided view (no copy), and
+    the sum over all windows of all samples is a single tensordot (im2col + GEMM).
+    """
+    padded = np.pad(x, [(0, 0)] * (x.ndim - 2) + list(pad))
+    windows = sliding_window_view(padded, kernel.shape[-2:], axis=(-2, -1))  # (..., H, W, kh, kw)
+    if kernel.ndim == 2:
+        return np.tensordot(windows, kernel, axes=([-2, -1], [0, 1])), windows
+    return np.einsum("...ijkl,...kl->...ij", windows, kernel), windows
+
+
+@register_node_type
+class Convolve(Operator):
+    """2-D "same" cross-correlation of a matrix (first parent) with a kernel (second parent).
+
+    out[i, j] = sum_kl x[i + k - kh//2, j + l - kw//2] * kernel[k, l], zero outside x,
+    so the output has the input's shape, as in the book.
+    """
+
+    def _padding(self):
+        kh, kw = self.parents[1].value.shape[-2:]
+        return (kh // 2, kh - 1 - kh // 2), (kw // 2, kw - 1 - kw // 2)
+
+    def compute(self):
+        self.expect_parents(2)
+        x, kernel = self.parents[0].value, self.parents[1].value
+        self.check_batches(x, kernel)
+        if kernel.shape[-2] > x.shape[-2] or kernel.shape[-1] > x.shape[-1]:
+            self.fail(f"kernel {kernel.shape[-2:]} is larger than the input {x.shape[-2:]}")
+        self.value, _ = correlate(x, kernel, self._padding())
+
+    def vjp(self, parent_index, grad):
+        x, kernel = self.parents[0].value, self.parents[1].value
+        (top, bottom), (left, right) = self._padding()
+        if parent_index == 0:
+            # Each input pixel reached every output pixel through the flipped
+            # kernel: the input gradient is the gradient correlated with it.
+            flipped = kernel[..., ::-1, ::-1]
+            return correlate(grad, flipped, ((bottom, top), (right, left)))[0]
+        _, windows = correlate(x, kernel, self._padding())
+        if kernel.ndim == 2:  # a shared kernel: sum over every window of every sample at once
+            axes = list(range(grad.ndim))
+            return np.tensordot(grad, windows, axes=(axes, axes))
+        return np.einsum("...ij,...ijkl->...kl", grad, windows)
+
+
+@register_node_type
+class MaxPooling(Operator):
+    """Maximum over a ``size`` window placed every ``stride`` pixels.
+
+    As in the book, the window of output (r, c) is centred on input pixel
+    (r * stride_h, c * stride_w) and clipped at the borders, so the output has
+    ceil(H / stride_h) x ceil(W / stride_w) pixels.
+    """
+
+    def __init__(self, *parents, size, stride, **kargs):
+        size, stride = _pair("size", size), _pair("stride", stride)
+        super().__init__(*parents, size=size, stride=stride, **kargs)
+        self.size, self.stride = size, stride
+        self._argmax = None
+
+    def compute(self):
+        self.expect_parents(1)
+        x = self.parents[0].value
+        (kh, kw), (sh, sw) = self.size, self.stride
+        height, width = x.shape[-2:]
+        out_h, out_w = -(-height // sh), -(-width // sw)
+        top, left = kh // 2, kw // 2
+        bottom = max(0, (out_h - 1) * sh + kh - top - height)
+        right = max(0, (out_w - 1) * sw + kw - left - width)
+        padded = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)], constant_values=-np.inf)
+        windows = sliding_window_view(padded, (kh, kw), axis=(-2, -1))[..., ::sh, ::sw, :, :][..., :out_h, :out_w, :, :]
+        flat = windows.reshape(windows.shape[:-2] + (kh * kw,))
+        self._argmax = flat.argmax(axis=-1)
+        self.value = np.take_along_axis(flat, self._argmax[..., None], axis=-1)[..., 0]
+
+    def vjp(self, parent_index, grad):
+        # Route each output's gradient to the input pixel that won its window;
+        # bincount adds up pixels that won several (overlapping) windows.
+        x = self.parents[0].value
+        (kh, kw), (sh, sw) = self.size, self.stride
+        height, width = x.shape[-2:]
+        out_h, out_w = grad.shape[-2:]
+        rows = np.arange(out_h)[:, None] * sh + self._argmax // kw - kh // 2
+        cols = np.arange(out_w)[None, :] * sw + self._argmax % kw - kw // 2
+        index = rows * width + cols
+        if x.ndim == 3:
+            index = index + np.arange(x.shape[0])[:, None, None] * (height * width)
+        flat = np.bincount(index.ravel(), weights=grad.ravel(), minlength=x.size)
+        return flat.reshape(x.shape).astype(grad.dtype, copy=False)
+
+
+def _pair(field, value):
+    if not (isinstance(value, (tuple, list)) and len(value) == 2 and all(int(v) == v and v > 0 for v in value)):
+        raise ValueError(f"MaxPooling: {field} must be two positive ints, got {value!r}")
+    return (int(value[0]), int(value[1]))

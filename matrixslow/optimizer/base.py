@@ -1,0 +1,120 @@
+"""The optimizer base class: accumulate per-sample gradients, then update with their mean."""
+
+import numpy as np
+
+from ..core.autodiff import backward
+from ..core.errors import GraphError, ShapeError
+from ..core.graph import Graph
+from ..core.node import Node
+
+
+class Optimizer:
+    """Accumulates gradients over samples and batches, and applies their mean.
+
+    Parameters
+    ----------
+    graph : Graph
+        The graph that holds ``target``.
+    target : Node
+        The loss to minimise: one sample's (1x1) loss or a batch of them.
+    learning_rate : float
+
+    ``one_step()`` runs forward and backward and adds the gradients of every
+    sample to ``acc_gradient`` (``acc_no`` counts the samples); ``update()``
+    moves each trainable variable by the mean gradient and starts afresh. One
+    sample at a time or a whole batch at once gives the same update.
+    """
+
+    def __init__(self, graph, target, learning_rate=0.01):
+        if not isinstance(graph, Graph):
+            raise TypeError(f"{type(self).__name__}: graph must be a Graph, got {type(graph).__name__}")
+        if not isinstance(target, Node):
+            raise TypeError(f"{type(self).__name__}: target must be a Node, got {type(target).__name__}")
+        if target.graph is not graph:
+            raise GraphError(
+                f"{type(self).__name__}: target {target.describe()} belongs to another graph than the one given "
+                "(inside 'with Graph():' pass that graph, or ms.core.get_default_graph())"
+            )
+        _check_positive(self, "learning_rate", learning_rate)
+        self.graph = graph
+        self.target = target
+        self.learning_rate = learning_rate
+        self.acc_gradient = {}
+        self.acc_no = 0
+
+    def one_step(self):
+        """Forward and backward on the current inputs; accumulate the gradients."""
+        self.forward_backward()
+
+    def forward_backward(self):
+        gradients = backward(self.target)
+        for node, gradient in gradients.items():
+            accumulated = self.acc_gradient.get(node)
+            if accumulated is None:
+                self.acc_gradient[node] = np.array(gradient)  # own copy: it is added to in place
+            else:
+                accumulated += gradient
+        value = self.target.value
+        self.acc_no += value.shape[0] if value.ndim == 3 else 1
+
+    def get_gradient(self, node):
+        """The mean gradient of ``node`` over the samples accumulated so far."""
+        return self.acc_gradient[node] / self.acc_no
+
+    def apply_gradients(self, node_gradients_dict, summarize=False, acc_no=None):
+        """Take gradients computed elsewhere (by other workers), keyed by node or node name.
+
+        With ``summarize`` they are sums over ``acc_no`` samples and are added to
+        the accumulated ones; without it they are already means and replace them.
+        """
+        if summarize and (acc_no is None or acc_no <= 0):
+            raise ValueError("apply_gradients(summarize=True) needs the positive sample count acc_no")
+        for key, gradient in node_gradients_dict.items():
+            node = self._trainable_node(key)
+            gradient = np.asarray(gradient, dtype=node.value.dtype)
+            if gradient.shape != node.value.shape:
+                raise ShapeError(
+                    f"gradient for {node.describe()} has shape {gradient.shape}, expected {node.value.shape}"
+                )
+            if summarize and node in self.acc_gradient:
+                self.acc_gradient[node] += gradient
+            else:
+                self.acc_gradient[node] = np.array(gradient)
+        self.acc_no = self.acc_no + acc_no if summarize else 1
+
+    def _trainable_node(self, key):
+        node = key if isinstance(key, Node) else self.graph.get(key)
+        if node is None:
+            raise GraphError(f"apply_gradients: no node named '{key}' in the graph")
+        if not getattr(node, "trainable", False):
+            raise GraphError(f"apply_gradients: {node.describe()} is not a trainable Variable")
+        return node
+
+    def update(self, var_gradients=None):
+        """Move every variable that has a gradient by the mean gradient, then reset the accumulation."""
+        if var_gradients is not None:
+            self.apply_gradients(var_gradients)
+        if self.acc_no == 0:
+            raise GraphError(f"{type(self).__name__}.update(): no gradients accumulated; call one_step() first")
+        self.before_update()
+        for node in self.acc_gradient:
+            node.set_value(self._update_one(node, self.get_gradient(node)))
+        self.acc_gradient.clear()
+        self.acc_no = 0
+
+    def before_update(self):
+        """Hook for state that changes once per update (Adam's step count)."""
+
+    def _update_one(self, node, gradient):
+        """The new value of ``node`` given its mean gradient (defined by each optimizer)."""
+        raise NotImplementedError
+
+
+def _check_positive(optimizer, field, value):
+    if not value > 0:
+        raise ValueError(f"{type(optimizer).__name__}: {field} must be positive, got {value}")
+
+
+def _check_fraction(optimizer, field, value):
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"{type(optimizer).__name__}: {field} must be between 0 and 1, got {value}")

@@ -1,0 +1,87 @@
+"""The update rules: each optimizer says how one variable moves given its mean gradient g."""
+
+import numpy as np
+
+from .base import Optimizer, _check_fraction, _check_positive
+
+
+class GradientDescent(Optimizer):
+    """w <- w - lr * g"""
+
+    def _update_one(self, node, gradient):
+        return node.value - self.learning_rate * gradient
+
+
+class Momentum(Optimizer):
+    """v <- momentum * v + lr * g;  w <- w - v  (v starts at zero)."""
+
+    def __init__(self, graph, target, learning_rate=0.01, momentum=0.9):
+        super().__init__(graph, target, learning_rate)
+        _check_fraction(self, "momentum", momentum)
+        self.momentum = momentum
+        self.v = {}
+
+    def _update_one(self, node, gradient):
+        velocity = self.learning_rate * gradient
+        if node in self.v:
+            velocity += self.momentum * self.v[node]
+        self.v[node] = velocity
+        return node.value - velocity
+
+
+class AdaGrad(Optimizer):
+    """s <- s + g^2;  w <- w - lr * g / (sqrt(s) + epsilon)."""
+
+    def __init__(self, graph, target, learning_rate=0.01, epsilon=1e-10):
+        super().__init__(graph, target, learning_rate)
+        _check_positive(self, "epsilon", epsilon)
+        self.epsilon = epsilon
+        self.s = {}
+
+    def _update_one(self, node, gradient):
+        self.s[node] = self.s.get(node, 0.0) + gradient**2
+        return node.value - self.learning_rate * gradient / (np.sqrt(self.s[node]) + self.epsilon)
+
+
+class RMSProp(Optimizer):
+    """s <- beta * s + (1 - beta) * g^2;  w <- w - lr * g / (sqrt(s) + epsilon)  (s starts at zero)."""
+
+    def __init__(self, graph, target, learning_rate=0.01, beta=0.9, epsilon=1e-10):
+        super().__init__(graph, target, learning_rate)
+        _check_fraction(self, "beta", beta)
+        _check_positive(self, "epsilon", epsilon)
+        self.beta, self.epsilon = beta, epsilon
+        self.s = {}
+
+    def _update_one(self, node, gradient):
+        self.s[node] = self.beta * self.s.get(node, 0.0) + (1.0 - self.beta) * gradient**2
+        return node.value - self.learning_rate * gradient / (np.sqrt(self.s[node]) + self.epsilon)
+
+
+class Adam(Optimizer):
+    """Adam with bias correction (Kingma & Ba), t counting updates from 1:
+
+    m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
+    w <- w - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + epsilon)
+
+    The defaults keep the book's beta_2 = 0.99.
+    """
+
+    def __init__(self, graph, target, learning_rate=0.01, beta_1=0.9, beta_2=0.99, epsilon=1e-8):
+        super().__init__(graph, target, learning_rate)
+        _check_fraction(self, "beta_1", beta_1)
+        _check_fraction(self, "beta_2", beta_2)
+        _check_positive(self, "epsilon", epsilon)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.v, self.s = {}, {}
+        self.t = 0
+
+    def before_update(self):
+        self.t += 1
+
+    def _update_one(self, node, gradient):
+        self.v[node] = self.beta_1 * self.v.get(node, 0.0) + (1.0 - self.beta_1) * gradient
+        self.s[node] = self.beta_2 * self.s.get(node, 0.0) + (1.0 - self.beta_2) * gradient**2
+        mean = self.v[node] / (1.0 - self.beta_1**self.t)
+        second_moment = self.s[node] / (1.0 - self.beta_2**self.t)
+        return node.value - self.learning_rate * mean / (np.sqrt(second_moment) + self.epsilon)
