@@ -1,7 +1,7 @@
 """MatrixSlow: a readable deep-learning framework on matrix-valued computational graphs.
 
-    import matrixslow as ms
-    x = ms.core.Variable(dim=(4, 1), init=False, trainable=False)
+import matrixslow as ms
+x = ms.core.Variable(dim=(4, 1), init=False, trainable=False)
 """
 
 from . import core, layer, ops, optimizer

@@ -49,9 +49,7 @@ class Variable(Node):
         if value.ndim == 3 and value.shape[1:] == self.dim and not self.trainable:
             return value
         batch_note = "" if self.trainable else f" or a batch (B, {self.dim[0]}, {self.dim[1]})"
-        raise ShapeError(
-            f"{self.describe()}: set_value got shape {value.shape}, expected dim {self.dim}{batch_note}"
-        )
+        raise ShapeError(f"{self.describe()}: set_value got shape {value.shape}, expected dim {self.dim}{batch_note}")
 
     def compute(self):
         raise GraphError(f"{self.describe()} has no value: call set_value() before forward()")
