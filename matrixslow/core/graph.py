@@ -86,7 +86,8 @@ class Graph:
     def reset_value(self):
         """Forget every computed value; Variables keep theirs."""
         for node in self.nodes:
-            node.reset_value(recursive=False)
+            if node.parents:  # computed nodes; Variables (no parents) hold inputs and weights
+                node.reset_value(recursive=False)
 
     @contextlib.contextmanager
     def as_default(self):

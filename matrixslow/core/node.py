@@ -39,8 +39,11 @@ class Node:
         self.grad = None
         for index, parent in enumerate(self.parents):
             self._check_parent(index, parent)
-            parent.children.append(self)
+        # Linked only once the node is accepted, so a rejected node (a bad parent,
+        # a duplicate name) leaves no trace among its parents' children.
         self.graph.add_node(self)
+        for parent in self.parents:
+            parent.children.append(self)
 
     def _full_name(self, name):
         if name is None:

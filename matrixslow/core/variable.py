@@ -41,7 +41,9 @@ class Variable(Node):
 
     def _checked(self, value):
         try:
-            value = np.asarray(value, dtype=self.graph.dtype)  # also turns np.matrix into ndarray
+            # A copy, so that changing the caller's array later cannot change the graph
+            # behind its back; np.asarray would also turn np.matrix into an ndarray.
+            value = np.array(value, dtype=self.graph.dtype, copy=True, subok=False)
         except (TypeError, ValueError) as error:
             raise ShapeError(f"{self.describe()}: set_value got a value that is not numeric ({error})") from None
         if value.shape == self.dim:

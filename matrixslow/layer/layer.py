@@ -8,11 +8,15 @@ from ..ops import Add, Convolve, Logistic, MatMul, MaxPooling, ReLU, ScalarMulti
 _ACTIVATIONS = {"ReLU": ReLU, "Logistic": Logistic, "Tanh": Tanh}
 
 
-def _activate(node, activation):
-    if activation is None:
-        return node
-    if activation not in _ACTIVATIONS:
+def _check_activation(activation):
+    """Checked before a layer builds anything, so a typo leaves no half-built layer in the graph."""
+    if activation is not None and activation != "None" and activation not in _ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; expected one of {sorted(_ACTIVATIONS)} or None")
+
+
+def _activate(node, activation):
+    if activation is None or activation == "None":  # the book's chapter 8 writes "None"
+        return node
     return _ACTIVATIONS[activation](node)
 
 
@@ -22,6 +26,7 @@ def fc(input, input_size, size, activation):
     ``input`` is a (input_size, 1) column per sample. W starts scaled to its
     shape (see ``Variable(init=True)``), b at zero.
     """
+    _check_activation(activation)
     weights = Variable((size, input_size), init=True, trainable=True)
     bias = Variable((size, 1), init=False, trainable=True)
     bias.set_value(np.zeros((size, 1)))
@@ -49,6 +54,7 @@ def conv(feature_maps, input_shape, kernels, kernel_shape, activation):
         ``kernels`` output feature maps of ``input_shape``: each sums one kernel's
         convolution of every input map, plus a scalar bias.
     """
+    _check_activation(activation)
     ones = Variable(input_shape, init=False, trainable=False)
     ones.set_value(np.ones(input_shape))
     outputs = []

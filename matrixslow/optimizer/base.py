@@ -65,22 +65,31 @@ class Optimizer:
         """Take gradients computed elsewhere (by other workers), keyed by node or node name.
 
         With ``summarize`` they are sums over ``acc_no`` samples and are added to
-        the accumulated ones; without it they are already means and replace them.
+        the accumulated ones. Without it they replace them: means by default, or,
+        as in the book, sums over ``acc_no`` samples when it is given.
         """
-        if summarize and (acc_no is None or acc_no <= 0):
+        if summarize and acc_no is None:
             raise ValueError("apply_gradients(summarize=True) needs the positive sample count acc_no")
-        for key, gradient in node_gradients_dict.items():
-            node = self._trainable_node(key)
-            gradient = np.asarray(gradient, dtype=node.value.dtype)
-            if gradient.shape != node.value.shape:
-                raise ShapeError(
-                    f"gradient for {node.describe()} has shape {gradient.shape}, expected {node.value.shape}"
-                )
+        if acc_no is not None and not acc_no > 0:
+            raise ValueError(f"apply_gradients: acc_no must be a positive sample count, got {acc_no}")
+        # Every gradient is checked before any is applied, so a bad one changes nothing.
+        checked = [self._checked_gradient(key, gradient) for key, gradient in node_gradients_dict.items()]
+        for node, gradient in checked:
             if summarize and node in self.acc_gradient:
                 self.acc_gradient[node] += gradient
             else:
                 self.acc_gradient[node] = np.array(gradient)
-        self.acc_no = self.acc_no + acc_no if summarize else 1
+        if summarize:
+            self.acc_no += acc_no
+        else:
+            self.acc_no = 1 if acc_no is None else acc_no
+
+    def _checked_gradient(self, key, gradient):
+        node = self._trainable_node(key)
+        gradient = np.asarray(gradient, dtype=node.value.dtype)
+        if gradient.shape != node.value.shape:
+            raise ShapeError(f"gradient for {node.describe()} has shape {gradient.shape}, expected {node.value.shape}")
+        return node, gradient
 
     def _trainable_node(self, key):
         node = key if isinstance(key, Node) else self.graph.get(key)

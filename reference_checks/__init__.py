@@ -1,0 +1,1 @@
+"""Reference checks: every operator's backprop gradient against central finite differences."""
