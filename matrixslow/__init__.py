@@ -4,7 +4,7 @@ import matrixslow as ms
 x = ms.core.Variable(dim=(4, 1), init=False, trainable=False)
 """
 
-from . import core, layer, ops, optimizer
+from . import core, layer, model, ops, optimizer, trainer
 from .core import (
     Graph,
     Variable,
@@ -24,7 +24,9 @@ __all__ = [
     "get_default_graph",
     "get_node_from_graph",
     "layer",
+    "model",
     "name_scope",
     "ops",
     "optimizer",
+    "trainer",
 ]

@@ -6,7 +6,7 @@ import matrixslow as ms
 
 
 def test_the_package_exposes_its_modules():
-    for module in ("core", "ops", "optimizer", "layer"):
+    for module in ("core", "ops", "optimizer", "layer", "trainer", "model"):
         assert hasattr(ms, module), module
     assert ms.ops.loss.CrossEntropyWithSoftMax.__module__ == "matrixslow.ops.loss"
 

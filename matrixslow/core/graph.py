@@ -4,6 +4,8 @@ import contextlib
 
 import numpy as np
 
+from .errors import GraphError
+
 _default_dtype = np.float64
 
 
@@ -55,6 +57,17 @@ class Graph:
     def dtype(self):
         return self._dtype if self._dtype is not None else _default_dtype
 
+    @dtype.setter
+    def dtype(self, dtype):
+        if self.nodes:
+            raise GraphError(f"cannot change the dtype of a graph that already has {len(self.nodes)} nodes")
+        self._dtype = _float_dtype(dtype)
+
+    @property
+    def explicit_dtype(self):
+        """The dtype this graph was given, or None while it follows ``set_default_dtype``."""
+        return self._dtype
+
     @property
     def name_scope(self):
         """The current name scope as "Outer/Inner", or None outside any scope."""
@@ -62,7 +75,7 @@ class Graph:
 
     def add_node(self, node):
         if node.name in self._by_name:
-            raise ValueError(f"graph already has a node named '{node.name}'; node names must be unique")
+            raise GraphError(f"graph already has a node named '{node.name}'; node names must be unique")
         self.nodes.append(node)
         self._by_name[node.name] = node
         self.structure_changed()
@@ -104,6 +117,21 @@ class Graph:
 
     def __exit__(self, *exc_info):
         _graph_stack.pop()
+
+    def draw(self, ax=None, path=None):
+        """Draw the graph, boxes coloured by gradient norm (needs ``pip install matrixslow[viz]``).
+
+        Returns the matplotlib Axes; writes a PNG when ``path`` is given. See ``matrixslow.viz.draw_graph``.
+        """
+        from ..viz import draw_graph  # imported here so that core never needs matplotlib
+
+        return draw_graph(self, ax=ax, path=path)
+
+    def to_dot(self):
+        """The graph as Graphviz DOT text. See ``matrixslow.viz.graph_to_dot``."""
+        from ..viz import graph_to_dot
+
+        return graph_to_dot(self)
 
     def __repr__(self):
         return f"<Graph with {len(self.nodes)} nodes, {np.dtype(self.dtype).name}>"

@@ -1,6 +1,6 @@
 """Operators (every one differentiable, per sample and batched) and, in ``ops.loss``, the losses."""
 
-from . import loss
+from . import loss, metrics
 from .activation import Logistic, ReLU, SoftMax, Step, Tanh
 from .arithmetic import Add, MatMul, Multiply, ScalarMultiply
 from .base import Operator
@@ -26,4 +26,5 @@ __all__ = [
     "Transpose",
     "Welding",
     "loss",
+    "metrics",
 ]

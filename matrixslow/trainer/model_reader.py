@@ -1,0 +1,152 @@
+"""Read a model file and its weights file, and check that they are whole, well formed and belong together.
+
+The checks name the file and the field at fault, and all of them run before
+anything is rebuilt, so that a bad file is reported rather than half loaded.
+"""
+
+import hashlib
+import io
+import json
+
+import numpy as np
+
+from ..core import FORMAT_VERSION
+from .errors import ModelFileError
+
+_DTYPES = ("float32", "float64")
+
+
+def read_model_files(model_path, weights_path):
+    """The checked contents of a model file and of its weights file.
+
+    Returns
+    -------
+    model : dict
+        The parsed model file, with "service" defaulting to an empty dict.
+    weights : dict
+        Node name -> array, one for every Variable the model file lists as saved, with its dim.
+    """
+    model = _read_model(model_path)
+    weights = _read_weights(weights_path, model_path, model["weights_sha256"])
+    _check_weights(model["graph"], weights, weights_path, model_path)
+    return model, weights
+
+
+def _read_model(path):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise ModelFileError(f"{path}: no such model file") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise ModelFileError(f"{path}: cannot read the model file ({error})") from error
+    try:
+        model = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ModelFileError(f"{path}: not valid JSON; the file is truncated or corrupt ({error})") from error
+    _check_model(model, path)
+    return model
+
+
+def _check_model(model, path):
+    """Check the structure of a parsed model file, naming the file and the field at fault."""
+
+    def fail(problem):
+        raise ModelFileError(f"{path}: {problem}")
+
+    if not isinstance(model, dict):
+        fail(f"expected a JSON object describing a model, got a {type(model).__name__}")
+    version = model.get("format_version")
+    if isinstance(version, bool) or version != FORMAT_VERSION:
+        fail(f"format_version {version!r} is not supported; this matrixslow reads format_version {FORMAT_VERSION}")
+    if model.get("dtype") not in _DTYPES:
+        fail(f"dtype {model.get('dtype')!r} is not one of {_DTYPES}")
+    for field, kind in (("meta", dict), ("weights_sha256", str), ("graph", list)):
+        if not isinstance(model.get(field), kind):
+            fail(f"field '{field}' is missing or not a {kind.__name__}")
+    model.setdefault("service", {})
+    names = set()
+    for index, entry in enumerate(model["graph"]):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
+            fail(f"graph[{index}] is not a node with a name")
+        where = f"node '{entry['name']}'"
+        if entry["name"] in names:
+            fail(f"{where} appears twice")
+        names.add(entry["name"])
+        if not isinstance(entry.get("node_type"), str):
+            fail(f"{where} has no node_type")
+        parents = entry.get("parents")
+        if not isinstance(parents, list) or not all(isinstance(parent, str) for parent in parents):
+            fail(f"{where}: parents must be a list of node names")
+        if not isinstance(entry.get("kargs"), dict):
+            fail(f"{where}: kargs must be a JSON object")
+        if "dim" in entry:
+            _check_variable_entry(entry, where, fail)
+
+
+def _check_variable_entry(entry, where, fail):
+    dim = entry["dim"]
+    if not (isinstance(dim, list) and len(dim) == 2 and all(type(d) is int and d > 0 for d in dim)):
+        fail(f"{where}: dim must be two positive ints, got {dim!r}")
+    for flag in ("trainable", "has_saved_value"):
+        if not isinstance(entry.get(flag), bool):
+            fail(f"{where}: {flag} must be true or false")
+    if entry["parents"]:
+        fail(f"{where}: a Variable has no parents, got {entry['parents']}")
+
+
+def _read_weights(path, model_path, expected_sha256):
+    """The arrays of the weights file, checked to be the file that ``model_path`` was saved with."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as error:
+        raise ModelFileError(f"{path}: no such weights file (the model file {model_path} needs it)") from error
+    except OSError as error:
+        raise ModelFileError(f"{path}: cannot read the weights file ({error})") from error
+    weights = _parse_npz(data, path)
+    # Checked after parsing, so that a truncated file is reported as such, and a
+    # readable file that is not the one the model was saved with as a mismatch.
+    actual_sha256 = hashlib.sha256(data).hexdigest()
+    if actual_sha256 != expected_sha256:
+        raise ModelFileError(
+            f"{path} does not belong to {model_path}: its sha256 is {actual_sha256[:16]}..., the model file "
+            f"records {expected_sha256[:16]}...; the two files come from different saves (or a save was interrupted)"
+        )
+    return weights
+
+
+def _parse_npz(data, path):
+    try:
+        archive = np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as error:  # whatever these bytes make the parser raise, the file is unreadable
+        raise ModelFileError(
+            f"{path}: not a readable .npz weights file; it is truncated or corrupt ({error})"
+        ) from error
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ModelFileError(f"{path}: holds a single .npy array, not an .npz archive of named weights")
+    weights = {}
+    with archive:
+        for name in archive.files:
+            try:
+                weights[name] = archive[name]
+            except Exception as error:  # pickled objects (refused), a bad CRC, a cut-off member
+                raise ModelFileError(f"{path}: array '{name}' cannot be read ({error})") from error
+    return weights
+
+
+def _check_weights(entries, weights, weights_path, model_path):
+    saved = {entry["name"]: entry for entry in entries if entry.get("has_saved_value")}
+    for name in weights:
+        if name not in saved:
+            raise ModelFileError(f"{weights_path}: holds '{name}', which {model_path} lists as no saved Variable")
+    for name, entry in saved.items():
+        if name not in weights:
+            raise ModelFileError(f"{weights_path}: no weight for Variable '{name}' (listed in {model_path})")
+        value, dim = weights[name], tuple(entry["dim"])
+        if not np.issubdtype(value.dtype, np.floating):
+            raise ModelFileError(
+                f"{weights_path}: weight of Variable '{name}' has dtype {value.dtype}, expected floats"
+            )
+        if value.shape != dim:
+            raise ModelFileError(
+                f"{weights_path}: weight of Variable '{name}' has shape {value.shape}, expected dim {dim}"
+            )
