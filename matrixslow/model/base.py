@@ -2,9 +2,7 @@
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from ..core.errors import ShapeError
+from ..core.batching import as_batch
 
 
 @dataclass(kw_only=True, eq=False)
@@ -50,16 +48,4 @@ class Model:
         (N, *input dim), the batch ``set_value`` takes.
         """
         (node,) = self.inputs
-        return {node.name: as_batch(x, node, self.name)}
-
-
-def as_batch(x, node, model_name):
-    """``x`` (N, ...) reshaped to (N, *node.dim), keeping each sample's values in row-major order."""
-    x = np.asarray(x)
-    rows, cols = node.dim
-    if x.ndim < 1 or int(np.prod(x.shape[1:])) != rows * cols:
-        raise ShapeError(
-            f"{model_name}: cannot feed x of shape {x.shape} to input '{node.name}' of dim {node.dim}; "
-            f"expected N samples of {rows * cols} values, such as (N, {rows * cols}) or (N, {rows}, {cols})"
-        )
-    return x.reshape((x.shape[0], rows, cols))
+        return {node.name: as_batch(node, x, self.name)}

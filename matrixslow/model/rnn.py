@@ -4,13 +4,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.batching import as_batch
 from ..core.errors import GraphError, ShapeError
 from ..core.scope import name_scope
 from ..core.variable import Variable
 from ..layer import fc
 from ..ops import Add, MatMul, ReLU, SoftMax, Tanh, Welding
 from ..ops.loss import CrossEntropyWithSoftMax
-from .base import Model, as_batch
+from .base import Model
 from .blocks import check_choice, check_positive, input_variable
 
 ACTIVATIONS = {"ReLU": ReLU, "Tanh": Tanh}
@@ -40,7 +41,7 @@ class RecurrentModel(Model):
         steps = len(self.inputs)
         if x.ndim < 2 or x.shape[1] != steps:
             raise ShapeError(f"{self.name}: x must be (N, {steps} steps, features), got shape {x.shape}")
-        return {node.name: as_batch(x[:, step], node, self.name) for step, node in enumerate(self.inputs)}
+        return {node.name: as_batch(node, x[:, step], self.name) for step, node in enumerate(self.inputs)}
 
     def set_length(self, length):
         """Read the output from h_length: a sequence of that length fills the first ``length`` step inputs.

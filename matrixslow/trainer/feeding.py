@@ -1,28 +1,8 @@
-"""Turning arrays of samples into values for input Variables, and cutting them into batches."""
+"""Checking that input arrays agree on their sample count, and cutting them into batches."""
 
 import numpy as np
 
 from ..core.errors import ShapeError
-
-
-def as_batch(node, samples, field):
-    """Reshape ``samples`` (N first) into a batch of ``node.dim`` matrices: (N, rows, cols).
-
-    A sample may be given as a row of rows*cols numbers, as a (rows, cols)
-    matrix, or, for a 1x1 node, as a plain number. ``field`` names the samples'
-    origin (a dict key) in errors.
-    """
-    samples = np.asarray(samples)
-    rows, cols = node.dim
-    if samples.ndim == 0 or samples.shape[0] == 0:
-        raise ShapeError(f"{field!r} for {node.describe()}: no samples (shape {samples.shape})")
-    per_sample = int(np.prod(samples.shape[1:], dtype=int))
-    if per_sample != rows * cols:
-        raise ShapeError(
-            f"{field!r} for {node.describe()}: samples of shape {samples.shape[1:]} do not fit dim {node.dim} "
-            f"(expected {rows * cols} numbers per sample)"
-        )
-    return samples.reshape(len(samples), rows, cols)
 
 
 def sample_count(arrays, what):

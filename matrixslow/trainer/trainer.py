@@ -4,8 +4,9 @@ import logging
 
 import numpy as np
 
+from ..core.batching import as_batch
 from ..core.errors import GraphError, ShapeError
-from .feeding import as_batch, batches, sample_count
+from .feeding import batches, sample_count
 
 logger = logging.getLogger("matrixslow.trainer")
 
@@ -165,14 +166,14 @@ class Trainer:
     # -- helpers ------------------------------------------------------------
     def _prepare(self, x, y, what):
         inputs = self._prepare_inputs(x, what)
-        labels = as_batch(self.input_y, y, f"{what}_y")
+        labels = as_batch(self.input_y, y, f"'{what}_y'")
         if len(labels) != len(inputs[0]):
             raise ShapeError(f"{what}: {len(inputs[0])} input samples but {len(labels)} labels")
         return inputs, labels
 
     def _prepare_inputs(self, x, what):
         named = self._by_node(x)
-        inputs = [as_batch(node, samples, name) for node, (name, samples) in zip(self.inputs, named, strict=True)]
+        inputs = [as_batch(node, samples, repr(name)) for node, (name, samples) in zip(self.inputs, named, strict=True)]
         sample_count({name: array for (name, _), array in zip(named, inputs, strict=True)}, what)
         return inputs
 

@@ -157,7 +157,7 @@ def test_predict_returns_the_output_for_every_sample(graph):
         ),
         ({"z": np.zeros((4, 3))}, np.zeros((4, 2)), r"missing \['x'\], unknown \['z'\]"),
         ({"x": np.zeros((4, 3))}, np.zeros((3, 2)), "4 input samples but 3 labels"),
-        ({"x": np.zeros((4, 3))}, np.zeros((4, 3)), r"'train_y' for Variable 'y'"),
+        ({"x": np.zeros((4, 3))}, np.zeros((4, 3)), r"'train_y': cannot feed x of shape \(4, 3\) to input 'y'"),
         (np.zeros((4, 3)), np.zeros((4, 2)), "must be a dict"),
     ],
 )
