@@ -22,9 +22,11 @@ from .errors import ModelFileError
 def encode_model(graph, meta, service_signature, model_path):
     """The bytes of the model file and of the weights file for ``graph``.
 
-    Nodes with ``need_save=False`` are left out. Every Variable whose value is one
-    matrix is saved (trainable weights and constants); inputs holding a batch, or
-    nothing, are not. ``model_path`` only names the file in error messages.
+    Nodes with ``need_save=False`` are left out, which is refused for the parent
+    of a node that is saved (the file could not rebuild that node). Every Variable
+    whose value is one matrix is saved (trainable weights and constants); inputs
+    holding a batch, or nothing, are not. ``model_path`` only names the file in
+    error messages.
 
     Returns
     -------
@@ -32,6 +34,7 @@ def encode_model(graph, meta, service_signature, model_path):
     weights_bytes : bytes
     """
     nodes = [node for node in graph.nodes if node.need_save]
+    _check_parents_saved(nodes, model_path)
     weights = {node.name: node.value for node in nodes if _holds_one_matrix(node)}
     weights_bytes = _npz_bytes(weights)
     meta = {
@@ -49,6 +52,22 @@ def encode_model(graph, meta, service_signature, model_path):
     }
     model_bytes = json.dumps(model, indent=2, ensure_ascii=False).encode("utf-8")
     return model_bytes, weights_bytes
+
+
+def _check_parents_saved(nodes, model_path):
+    """Refuse a saved node with a parent left out: the file would name a parent it cannot rebuild.
+
+    Checked here rather than at load time, where the mistake would only show
+    long after the graph that made it is gone.
+    """
+    for node in nodes:
+        for parent in node.parents:
+            if not parent.need_save:
+                raise ModelFileError(
+                    f"cannot write {model_path}: node '{node.name}' is saved but its parent '{parent.name}' has "
+                    f"need_save=False, so the file could not rebuild '{node.name}'; save '{parent.name}' too, "
+                    f"or leave '{node.name}' out with need_save=False"
+                )
 
 
 def _matrixslow_version():

@@ -47,7 +47,8 @@ class Saver:
         Parameters
         ----------
         graph : Graph, optional
-            Defaults to the current default graph. Nodes with ``need_save=False`` are left out.
+            Defaults to the current default graph. Nodes with ``need_save=False``
+            are left out; none of them may be the parent of a saved node.
         meta : dict, optional
             Saved with "save_time" and "matrixslow_version" added.
         service_signature : dict, optional
@@ -55,6 +56,12 @@ class Saver:
 
         Every Variable whose value is one matrix is saved (trainable weights and
         constants); inputs holding a batch, or nothing, are not.
+
+        Raises
+        ------
+        ModelFileError
+            Before anything is written: for meta or a signature JSON cannot hold,
+            or a saved node whose parent has ``need_save=False`` (both are named).
         """
         graph = get_default_graph() if graph is None else graph
         model_path = self.root_dir / model_file_name

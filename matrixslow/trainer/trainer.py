@@ -40,6 +40,9 @@ class Trainer:
     verbose : bool, default True
         Log lines (logger "matrixslow.trainer") and a progress bar (tqdm, when
         installed); False silences both.
+    eval_batch_size : int, default 256
+        Samples per forward pass when evaluating (no gradients, so larger batches
+        only cost memory).
 
     After ``train_and_eval`` the list ``history`` holds one dict per epoch: the
     mean training "loss", and, when evaluated, "val_loss" and each metric.
@@ -62,6 +65,7 @@ class Trainer:
         shuffle=True,
         seed=None,
         verbose=True,
+        eval_batch_size=256,
     ):
         if not isinstance(input_x, (list, tuple)) or not input_x:
             raise GraphError("Trainer: input_x must be a non-empty list of input Variables")
@@ -82,6 +86,7 @@ class Trainer:
         self.shuffle = shuffle
         self.rng = np.random.default_rng(seed)
         self.verbose = verbose
+        self.eval_batch_size = int(eval_batch_size)
         self.history = []
         self.epoch = 0
 
@@ -127,7 +132,7 @@ class Trainer:
         for metric in self.metrics_ops:
             metric.reset()
         total_loss = 0.0
-        for index in batches(len(labels), max(self.batch_size, 256)):
+        for index in batches(len(labels), self.eval_batch_size):
             self.one_step(inputs, labels, index, is_eval=True)
             total_loss += float(np.sum(self.loss_op.forward()))
             for metric in self.metrics_ops:
@@ -135,7 +140,7 @@ class Trainer:
         results = {"val_loss": total_loss / len(labels)}
         keys = _metric_keys(self.metrics_ops)
         for key, metric in zip(keys, self.metrics_ops, strict=True):
-            results[key] = metric.value
+            results[key] = float(metric.value) if np.ndim(metric.value) == 0 else metric.value
         return results
 
     def one_step(self, inputs, labels, index, is_eval=False):
