@@ -1,1 +1,9 @@
-"""Reference checks: every operator's backprop gradient against central finite differences."""
+"""Reference checks: proof that the engine is right, not only that it runs.
+
+- ``gradcheck``: backprop gradients against central finite differences, for every
+  operator (``operator_cases``), every layer helper and model builder
+  (``model_cases``) and, property-based, over random shapes (``strategies``).
+- ``rows`` / ``table``: every classic model trained with matrixslow against the
+  scikit-learn baseline a practitioner would use, on the same split
+  (``python -m reference_checks``).
+"""

@@ -1,0 +1,47 @@
+"""``python -m reference_checks``: the matrixslow-versus-scikit-learn reference table."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .rows import ROWS
+from .table import run_table, to_json, to_markdown
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m reference_checks",
+        description="Train every matrixslow model and its scikit-learn baselines on the same splits, "
+        "print the comparison table and check the pass rule (matrixslow >= best baseline - 0.02, "
+        "mean over the seeds). Exit status 1 when a row fails.",
+    )
+    parser.add_argument("--quick", action="store_true", help="one seed and the recipes' quick_epochs")
+    parser.add_argument(
+        "--out",
+        metavar="PATH",
+        help="write the table to PATH.md and PATH.json (a file stem, e.g. reference_checks/results/latest; "
+        "its directory is created); by default nothing is written",
+    )
+    parser.add_argument("--rows", nargs="+", metavar="NAME", choices=list(ROWS), help="only these rows: %(choices)s")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    names = args.rows or list(ROWS)
+    with tqdm(total=len(names), desc="reference rows", file=sys.stderr) as bar:
+        results = run_table(names, quick=args.quick, progress=lambda name: (bar.set_postfix_str(name), bar.update()))
+    markdown = to_markdown(results, quick=args.quick)
+    print(markdown)
+    if args.out:
+        stem = Path(args.out)
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        Path(f"{stem}.md").write_text(markdown, encoding="utf-8")
+        Path(f"{stem}.json").write_text(to_json(results, quick=args.quick) + "\n", encoding="utf-8")
+    return 0 if all(result.passed for result in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
