@@ -1,0 +1,163 @@
+"""matrixslow.dist.tensors: arrays to Tensor messages and back, chunking, channel options."""
+
+import struct
+
+import numpy as np
+import pytest
+
+from matrixslow.dist.proto.allreduce_pb2 import Chunk
+from matrixslow.dist.proto.tensor_pb2 import Tensor
+from matrixslow.dist.tensors import (
+    ENVELOPE_BYTES,
+    channel_options,
+    from_proto,
+    join_payload,
+    split_payload,
+    to_proto,
+)
+
+# struct format letters give an independent little-endian encoding to compare with.
+STRUCT_CODES = {"float32": "f", "float64": "d", "int64": "q"}
+WIRE_DTYPES = {"float32": "<f4", "float64": "<f8", "int64": "<i8"}
+SHAPES = [(), (0,), (17,), (3, 4), (2, 3, 4)]
+
+
+def _sample(dtype, shape):
+    rng = np.random.default_rng(7)
+    values = rng.normal(scale=1e3, size=shape)
+    return values.astype(dtype)
+
+
+def _little_endian_bytes(array):
+    flat = [v.item() for v in np.asarray(array).reshape(-1)]
+    return struct.pack("<" + STRUCT_CODES[np.dtype(array.dtype).name] * len(flat), *flat)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.parametrize("byte_order", ["<", ">"])
+def test_round_trip_is_exact_and_little_endian_on_the_wire(dtype, shape, byte_order):
+    array = _sample(np.dtype(dtype).newbyteorder(byte_order), shape)
+    message = to_proto(array)
+
+    assert message.dtype == dtype
+    assert tuple(message.shape) == shape
+    assert message.data == _little_endian_bytes(array)
+
+    received = from_proto(Tensor.FromString(message.SerializeToString()))
+    assert received.shape == shape
+    assert received.dtype.str == WIRE_DTYPES[dtype]
+    assert received.tobytes() == _little_endian_bytes(array)
+    np.testing.assert_array_equal(received, array)
+
+
+def test_non_contiguous_input_is_sent_in_c_order():
+    array = np.arange(12, dtype=np.float64).reshape(3, 4).T
+    received = from_proto(to_proto(array))
+    assert received.tolist() == [[0, 4, 8], [1, 5, 9], [2, 6, 10], [3, 7, 11]]
+
+
+def test_from_proto_does_not_copy_and_is_read_only():
+    message = to_proto(np.arange(5, dtype=np.float32))
+    received = from_proto(message)
+    assert not received.flags.writeable
+    assert not received.flags.owndata
+
+
+@pytest.mark.parametrize("bad", [np.array(["a", "b"]), np.array([1 + 2j]), np.array([object()])])
+def test_to_proto_refuses_unsupported_dtypes_naming_the_tensor(bad):
+    with pytest.raises(ValueError, match=r"tensor 'Hidden/W:0'.*cannot be sent"):
+        to_proto(bad, name="Hidden/W:0")
+
+
+@pytest.mark.parametrize("dtype", ["complex64", ">f4", "f4", "", "object"])
+def test_from_proto_refuses_unknown_dtype_names(dtype):
+    message = Tensor(dtype=dtype, shape=[1], data=b"\0" * 4)
+    with pytest.raises(ValueError, match=r"tensor 'grad'.*unknown dtype"):
+        from_proto(message, name="grad")
+
+
+@pytest.mark.parametrize(
+    ("shape", "byte_count"),
+    [((3, 4), 47), ((3, 4), 49), ((), 0), ((0,), 4), ((17,), 17 * 8)],
+)
+def test_from_proto_refuses_byte_count_not_matching_shape(shape, byte_count):
+    message = Tensor(dtype="float32", shape=shape, data=b"\1" * byte_count)
+    with pytest.raises(ValueError, match=rf"tensor 'x'.*{byte_count} data bytes do not match shape"):
+        from_proto(message, name="x")
+
+
+def test_from_proto_refuses_negative_dimensions():
+    with pytest.raises(ValueError, match="negative dimension"):
+        from_proto(Tensor(dtype="float32", shape=[-1, 4], data=b""))
+
+
+# ENVELOPE_BYTES + 8 holds one float64 per part, so the big buffer is only tried with larger parts.
+SPLIT_CASES = [(size, limit) for size in (0, 1, 17, 5000) for limit in (ENVELOPE_BYTES + 8, ENVELOPE_BYTES + 1000)]
+SPLIT_CASES += [(size, limit) for size in (0, 1, 17, 2**20 + 3) for limit in (ENVELOPE_BYTES + 1000, 1 << 16)]
+
+
+@pytest.mark.parametrize(("size", "max_message_bytes"), SPLIT_CASES)
+def test_split_then_join_reassembles_exactly_under_the_limit(size, max_message_bytes):
+    array = np.random.default_rng(size).normal(size=size).astype(">f8")
+
+    parts = split_payload(array, max_message_bytes)
+
+    data_limit = max_message_bytes - ENVELOPE_BYTES
+    assert len(parts) == max(1, -(-size * 8 // (data_limit // 8 * 8)))
+    for part in parts:
+        assert len(part.data) <= data_limit
+        envelope = Chunk(step=2**40, sender=2**30, sequence=2**30, segment=2**30, part=2**30, part_count=2**30)
+        envelope.tensor.CopyFrom(part)
+        assert envelope.ByteSize() <= max_message_bytes
+    joined = join_payload(parts)
+    assert joined.dtype == np.dtype("<f8")
+    assert joined.tobytes() == array.astype("<f8").tobytes()
+
+
+def test_split_of_a_large_buffer_then_join_restores_the_shape():
+    array = np.arange(2**20 + 3, dtype=np.int64).reshape(-1, 1)
+    parts = split_payload(array, 1 << 16)
+    assert len(parts) == -(-(2**20 + 3) * 8 // ((1 << 16) - ENVELOPE_BYTES))
+    joined = join_payload(parts, shape=array.shape)
+    assert joined.shape == (2**20 + 3, 1)
+    assert joined[-1, 0] == 2**20 + 2
+    assert np.array_equal(joined, array)
+    assert joined.flags.writeable
+
+
+def test_empty_array_still_sends_one_part_with_its_dtype():
+    parts = split_payload(np.zeros((0, 3), dtype=np.float32), 1 << 16)
+    assert len(parts) == 1
+    joined = join_payload(parts, shape=(0, 3))
+    assert joined.shape == (0, 3) and joined.dtype == np.float32
+
+
+def test_split_payload_refuses_limits_without_room():
+    with pytest.raises(ValueError, match="no room"):
+        split_payload(np.zeros(3), ENVELOPE_BYTES)
+    with pytest.raises(ValueError, match=r"'w'.*cannot hold one float64"):
+        split_payload(np.zeros(3), ENVELOPE_BYTES + 7, name="w")
+
+
+def test_join_payload_checks_parts():
+    with pytest.raises(ValueError, match="no parts"):
+        join_payload([], name="g")
+    mixed = [to_proto(np.zeros(2, np.float32)), to_proto(np.zeros(2, np.float64))]
+    with pytest.raises(ValueError, match="disagree on dtype"):
+        join_payload(mixed)
+    with pytest.raises(ValueError, match="cannot take shape"):
+        join_payload([to_proto(np.zeros(6))], shape=(4, 2))
+
+
+def test_channel_options_set_both_limits():
+    assert channel_options(64 << 20) == [
+        ("grpc.max_send_message_length", 64 << 20),
+        ("grpc.max_receive_message_length", 64 << 20),
+    ]
+    with pytest.raises(ValueError):
+        channel_options(0)
+    with pytest.raises(ValueError):
+        channel_options(2**31)
+    with pytest.raises(TypeError):
+        channel_options(1.5e6)
