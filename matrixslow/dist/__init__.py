@@ -1,8 +1,10 @@
-"""Distributed training over gRPC: the wire protocol and its helpers.
+"""Distributed training over gRPC.
 
 Needs the optional ``dist`` extra (``pip install matrixslow[dist]``); ``import matrixslow``
 never imports this package, so the engine runs without gRPC installed.
 
-``matrixslow.dist.proto`` holds the message and service definitions,
-``matrixslow.dist.tensors`` turns NumPy arrays into ``Tensor`` messages and back.
+- ``matrixslow.dist.proto``: the message and service definitions (generated code committed).
+- ``matrixslow.dist.tensors``: NumPy arrays to ``Tensor`` messages and back, raw little-endian.
+- ``matrixslow.dist.allreduce``: the ring allreduce (reduce-scatter then all-gather).
+- ``matrixslow.dist.ps``: the parameter server (sync and async), sharded by bytes.
 """

@@ -35,7 +35,7 @@ class HelloReply(_message.Message):
     def __init__(self, rank: _Optional[int] = ..., world_size: _Optional[int] = ..., ready: _Optional[bool] = ...) -> None: ...
 
 class Chunk(_message.Message):
-    __slots__ = ("step", "phase", "sender", "sequence", "segment", "part", "part_count", "tensor")
+    __slots__ = ("step", "phase", "sender", "sequence", "segment", "part", "part_count", "tensor", "sample_count")
     STEP_FIELD_NUMBER: _ClassVar[int]
     PHASE_FIELD_NUMBER: _ClassVar[int]
     SENDER_FIELD_NUMBER: _ClassVar[int]
@@ -44,6 +44,7 @@ class Chunk(_message.Message):
     PART_FIELD_NUMBER: _ClassVar[int]
     PART_COUNT_FIELD_NUMBER: _ClassVar[int]
     TENSOR_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_COUNT_FIELD_NUMBER: _ClassVar[int]
     step: int
     phase: Phase
     sender: int
@@ -52,7 +53,8 @@ class Chunk(_message.Message):
     part: int
     part_count: int
     tensor: _tensor_pb2.Tensor
-    def __init__(self, step: _Optional[int] = ..., phase: _Optional[_Union[Phase, str]] = ..., sender: _Optional[int] = ..., sequence: _Optional[int] = ..., segment: _Optional[int] = ..., part: _Optional[int] = ..., part_count: _Optional[int] = ..., tensor: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ...) -> None: ...
+    sample_count: int
+    def __init__(self, step: _Optional[int] = ..., phase: _Optional[_Union[Phase, str]] = ..., sender: _Optional[int] = ..., sequence: _Optional[int] = ..., segment: _Optional[int] = ..., part: _Optional[int] = ..., part_count: _Optional[int] = ..., tensor: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., sample_count: _Optional[int] = ...) -> None: ...
 
 class ChunkAck(_message.Message):
     __slots__ = ("accepted",)

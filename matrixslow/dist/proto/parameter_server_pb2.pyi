@@ -24,10 +24,12 @@ class InitRequest(_message.Message):
     def __init__(self, worker: _Optional[int] = ..., variables: _Optional[_Iterable[_Union[_tensor_pb2.NamedTensor, _Mapping]]] = ...) -> None: ...
 
 class InitReply(_message.Message):
-    __slots__ = ("variables",)
+    __slots__ = ("variables", "step")
     VARIABLES_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
     variables: _containers.RepeatedCompositeFieldContainer[_tensor_pb2.NamedTensor]
-    def __init__(self, variables: _Optional[_Iterable[_Union[_tensor_pb2.NamedTensor, _Mapping]]] = ...) -> None: ...
+    step: int
+    def __init__(self, variables: _Optional[_Iterable[_Union[_tensor_pb2.NamedTensor, _Mapping]]] = ..., step: _Optional[int] = ...) -> None: ...
 
 class PushRequest(_message.Message):
     __slots__ = ("worker", "step", "gradients", "sample_count")
@@ -42,10 +44,14 @@ class PushRequest(_message.Message):
     def __init__(self, worker: _Optional[int] = ..., step: _Optional[int] = ..., gradients: _Optional[_Iterable[_Union[_tensor_pb2.NamedTensor, _Mapping]]] = ..., sample_count: _Optional[int] = ...) -> None: ...
 
 class PushReply(_message.Message):
-    __slots__ = ("accepted",)
+    __slots__ = ("accepted", "server_step", "reason")
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    SERVER_STEP_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     accepted: bool
-    def __init__(self, accepted: _Optional[bool] = ...) -> None: ...
+    server_step: int
+    reason: str
+    def __init__(self, accepted: _Optional[bool] = ..., server_step: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class PullRequest(_message.Message):
     __slots__ = ("worker", "step", "names", "content")
@@ -60,11 +66,15 @@ class PullRequest(_message.Message):
     def __init__(self, worker: _Optional[int] = ..., step: _Optional[int] = ..., names: _Optional[_Iterable[str]] = ..., content: _Optional[_Union[PullContent, str]] = ...) -> None: ...
 
 class PullReply(_message.Message):
-    __slots__ = ("step", "sample_count", "tensors")
+    __slots__ = ("step", "sample_count", "tensors", "ready", "missing_workers")
     STEP_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_COUNT_FIELD_NUMBER: _ClassVar[int]
     TENSORS_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    MISSING_WORKERS_FIELD_NUMBER: _ClassVar[int]
     step: int
     sample_count: int
     tensors: _containers.RepeatedCompositeFieldContainer[_tensor_pb2.NamedTensor]
-    def __init__(self, step: _Optional[int] = ..., sample_count: _Optional[int] = ..., tensors: _Optional[_Iterable[_Union[_tensor_pb2.NamedTensor, _Mapping]]] = ...) -> None: ...
+    ready: bool
+    missing_workers: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, step: _Optional[int] = ..., sample_count: _Optional[int] = ..., tensors: _Optional[_Iterable[_Union[_tensor_pb2.NamedTensor, _Mapping]]] = ..., ready: _Optional[bool] = ..., missing_workers: _Optional[_Iterable[int]] = ...) -> None: ...

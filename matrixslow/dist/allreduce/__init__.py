@@ -1,0 +1,22 @@
+"""Ring allreduce over gRPC: every worker ends with the sum of every worker's gradients.
+
+``flatten`` lays a ``{name: gradient}`` dict out as one buffer and back, ``inbox`` is the
+receiving side (servicer and thread-safe chunk inbox), ``worker`` is the ``RingAllReduce``
+ring member that runs the reduce-scatter and all-gather steps.
+"""
+
+from .flatten import Slot, flatten_arrays, unflatten_arrays
+from .inbox import ChunkInbox, RingAllReduceServicer, RingTimeoutError
+from .worker import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_MESSAGE_BYTES, RingAllReduce
+
+__all__ = [
+    "DEFAULT_DEADLINE_SECONDS",
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "ChunkInbox",
+    "RingAllReduce",
+    "RingAllReduceServicer",
+    "RingTimeoutError",
+    "Slot",
+    "flatten_arrays",
+    "unflatten_arrays",
+]

@@ -1,0 +1,247 @@
+"""One worker of a ring allreduce over gRPC.
+
+The buffer is cut into ``world_size`` segments (``np.array_split``). In ``world_size - 1``
+reduce-scatter steps each worker sends one segment to its right neighbour and adds the one
+arriving from its left, so that afterwards worker ``r`` holds the full sum of segment
+``r + 1``. In ``world_size - 1`` all-gather steps those finished segments travel round the
+ring. Every worker sends ``2 (N - 1) / N`` of the buffer whatever ``N`` is, which is why the
+ring scales where a central server does not.
+"""
+
+import time
+from concurrent import futures
+
+import grpc
+import numpy as np
+
+from ..proto import allreduce_pb2, allreduce_pb2_grpc
+from ..tensors import channel_options, split_payload
+from .inbox import ChunkInbox, RingAllReduceServicer, RingTimeoutError
+
+DEFAULT_DEADLINE_SECONDS = 10.0
+# gRPC's own default receive limit; larger segments go in several parts.
+DEFAULT_MAX_MESSAGE_BYTES = 4 << 20
+# How long one Hello attempt may wait before the handshake tries again.
+HELLO_RETRY_SECONDS = 0.25
+# gRPC waits a second before its first reconnect by default; a ring starting up wants to see a late neighbour sooner.
+RECONNECT_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 1000)]
+
+SCATTER_REDUCE = allreduce_pb2.SCATTER_REDUCE
+ALL_GATHER = allreduce_pb2.ALL_GATHER
+
+
+class RingAllReduce:
+    """A ring member: a server for the left neighbour's chunks, a client to the right neighbour.
+
+    Parameters
+    ----------
+    rank : int
+        Position in the ring, ``0 .. world_size - 1``.
+    world_size : int
+        Number of workers.
+    listen : str
+        Address to serve on; port 0 picks a free port (read it back from ``address``).
+    deadline : float
+        Seconds every RPC, the handshake and every wait for a chunk may take.
+    max_message_bytes : int
+        gRPC message limit of both the server and the client channel.
+
+    Examples
+    --------
+    >>> worker = RingAllReduce(rank, world_size)          # doctest: +SKIP
+    >>> worker.connect(all_addresses)                     # doctest: +SKIP
+    >>> total, samples = worker.allreduce(grads, batch)   # doctest: +SKIP
+    >>> worker.close()                                    # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        rank,
+        world_size,
+        listen="127.0.0.1:0",
+        deadline=DEFAULT_DEADLINE_SECONDS,
+        max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES,
+    ):
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is outside the ring of world_size {world_size}")
+        self.rank = rank
+        self.world_size = world_size
+        self.deadline = float(deadline)
+        self.max_message_bytes = max_message_bytes
+        self.bytes_sent = 0  # payload bytes of the last allreduce
+        self._step = 0
+        self._addresses = None
+        self._channel = None
+        self._right = None
+        self._inbox = ChunkInbox()
+        options = channel_options(max_message_bytes)
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=options)
+        allreduce_pb2_grpc.add_RingAllReduceServicer_to_server(
+            RingAllReduceServicer(rank, world_size, self._inbox), self._server
+        )
+        host = listen.rsplit(":", 1)[0]
+        port = self._server.add_insecure_port(listen)
+        if port == 0:
+            raise RuntimeError(f"ring worker {rank} could not listen on {listen}")
+        self.address = f"{host}:{port}"
+        self._server.start()
+
+    @property
+    def left_address(self):
+        return self._addresses[(self.rank - 1) % self.world_size]
+
+    @property
+    def right_address(self):
+        return self._addresses[(self.rank + 1) % self.world_size]
+
+    def connect(self, addresses):
+        """Open the channel to the right neighbour and wait until it answers ``Hello``.
+
+        Parameters
+        ----------
+        addresses : sequence of str
+            The address of every worker, indexed by rank (this worker's own included).
+
+        Raises
+        ------
+        RingTimeoutError
+            If the right neighbour does not answer within ``deadline`` seconds; names its address.
+        ValueError
+            If the neighbour reports another rank or ring size.
+        """
+        addresses = list(addresses)
+        if len(addresses) != self.world_size:
+            raise ValueError(f"expected {self.world_size} addresses (one per rank), got {len(addresses)}: {addresses}")
+        self._addresses = addresses
+        if self.world_size == 1:
+            return
+        options = channel_options(self.max_message_bytes) + RECONNECT_OPTIONS
+        self._channel = grpc.insecure_channel(self.right_address, options=options)
+        self._right = allreduce_pb2_grpc.RingAllReduceStub(self._channel)
+        self._hello()
+
+    def _hello(self):
+        expected_rank = (self.rank + 1) % self.world_size
+        label = f"right neighbour rank {expected_rank} at {self.right_address}"
+        give_up_at = time.monotonic() + self.deadline
+        request = allreduce_pb2.HelloRequest(sender=self.rank, world_size=self.world_size)
+        while True:
+            remaining = give_up_at - time.monotonic()
+            if remaining <= 0:
+                raise RingTimeoutError(f"{label} never answered Hello within {self.deadline:g} s; is it running?")
+            try:
+                # wait_for_ready lets gRPC reconnect while the neighbour is still starting up.
+                reply = self._right.Hello(request, timeout=min(remaining, HELLO_RETRY_SECONDS), wait_for_ready=True)
+            except grpc.RpcError as error:
+                if error.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                    raise
+                continue
+            if (reply.rank, reply.world_size) != (expected_rank, self.world_size):
+                raise ValueError(
+                    f"{label} answered as rank {reply.rank} of {reply.world_size}; "
+                    f"expected rank {expected_rank} of {self.world_size}"
+                )
+            if reply.ready:
+                return
+            time.sleep(min(HELLO_RETRY_SECONDS, max(give_up_at - time.monotonic(), 0)))
+
+    def allreduce(self, buffer, sample_count):
+        """Sum ``buffer`` and ``sample_count`` over every worker of the ring.
+
+        Every worker must call this the same number of times with buffers of the same size and dtype.
+
+        Parameters
+        ----------
+        buffer : array_like
+            This worker's gradient sum, any shape (see ``flatten_arrays`` for a dict of gradients).
+        sample_count : int
+            How many samples were summed into ``buffer``; with unequal shards the exact mean is
+            ``sum / total_count``.
+
+        Returns
+        -------
+        sum : numpy.ndarray
+            Same shape and dtype as ``buffer``; a new array except for ``world_size == 1``.
+        total_count : int
+        """
+        buffer = np.asarray(buffer)
+        self.bytes_sent = 0
+        if self.world_size == 1:
+            return buffer, int(sample_count)
+        if self._right is None:
+            raise RuntimeError(f"ring worker {self.rank}: call connect(addresses) before allreduce")
+        step = self._step
+        self._step += 1
+        flat = buffer.reshape(-1).copy()
+        # array_split views share flat's memory, so writing a segment writes the result.
+        segments = np.array_split(flat, self.world_size)
+        counts = [int(sample_count)] * self.world_size
+        size, rank = self.world_size, self.rank
+
+        for sequence in range(size - 1):
+            self._send(step, SCATTER_REDUCE, sequence, (rank - sequence) % size, segments, counts)
+            segment, received, count = self._receive(step, SCATTER_REDUCE, sequence, (rank - sequence - 1) % size)
+            segments[segment] += self._checked(received, segments[segment], segment)
+            counts[segment] += count
+
+        for sequence in range(size - 1):
+            self._send(step, ALL_GATHER, sequence, (rank + 1 - sequence) % size, segments, counts)
+            segment, received, count = self._receive(step, ALL_GATHER, sequence, (rank - sequence) % size)
+            segments[segment][...] = self._checked(received, segments[segment], segment)
+            counts[segment] = count
+
+        return flat.reshape(buffer.shape), counts[0]
+
+    def _send(self, step, phase, sequence, segment, segments, counts):
+        parts = split_payload(segments[segment], self.max_message_bytes, name=f"segment {segment}")
+        for index, part in enumerate(parts):
+            chunk = allreduce_pb2.Chunk(
+                step=step,
+                phase=phase,
+                sender=self.rank,
+                sequence=sequence,
+                segment=segment,
+                part=index,
+                part_count=len(parts),
+                tensor=part,
+                sample_count=counts[segment],
+            )
+            try:
+                self._right.Send(chunk, timeout=self.deadline)
+            except grpc.RpcError as error:
+                raise RingTimeoutError(
+                    f"ring worker {self.rank} could not send segment {segment} to right neighbour at "
+                    f"{self.right_address}: {error.code().name} {error.details()}"
+                ) from error
+            self.bytes_sent += len(part.data)
+
+    def _receive(self, step, phase, sequence, expected_segment):
+        left_rank = (self.rank - 1) % self.world_size
+        label = f"left neighbour rank {left_rank} at {self.left_address}"
+        segment, received, count = self._inbox.take(step, phase, sequence, self.deadline, label)
+        if segment != expected_segment:
+            raise ValueError(f"{label} sent segment {segment} at ring step {sequence}; expected {expected_segment}")
+        return segment, received, count
+
+    def _checked(self, received, local, segment):
+        """The received segment, after checking it can be combined with the local one."""
+        if received.shape != local.shape or received.dtype != local.dtype.newbyteorder("<"):
+            raise ValueError(
+                f"left neighbour at {self.left_address} sent segment {segment} as {received.dtype.name}"
+                f"{received.shape}; expected {local.dtype.name}{local.shape} (do all workers flatten the same layout?)"
+            )
+        return received
+
+    def close(self):
+        """Stop the server and close the channel; safe to call twice."""
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+            self._right = None
+        self._server.stop(grace=None).wait(timeout=self.deadline)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()

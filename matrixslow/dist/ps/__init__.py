@@ -1,0 +1,27 @@
+"""Parameter server: workers push gradient sums, shards average or apply them, workers pull.
+
+``state`` holds one shard's variables and step bookkeeping (synchronous and asynchronous modes),
+``server`` serves it over gRPC, ``sharding`` splits the variables over shards by bytes, and
+``client`` is one worker's connection to every shard.
+"""
+
+from .client import ParameterServerClient, StaleGradientError
+from .server import DEFAULT_MAX_MESSAGE_BYTES, ParameterServer, ParameterServicer
+from .sharding import shard_loads, shard_variables
+from .state import ASYNC, SYNC, NotReadyError, ParameterServerError, ParameterState, VariableMismatchError
+
+__all__ = [
+    "ASYNC",
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "SYNC",
+    "NotReadyError",
+    "ParameterServer",
+    "ParameterServerClient",
+    "ParameterServerError",
+    "ParameterServicer",
+    "ParameterState",
+    "StaleGradientError",
+    "VariableMismatchError",
+    "shard_loads",
+    "shard_variables",
+]

@@ -1,0 +1,190 @@
+"""The worker's side: route each variable to its shard and talk to every shard in parallel."""
+
+import time
+from concurrent import futures
+
+import grpc
+import numpy as np
+
+from ..proto import parameter_server_pb2 as pb
+from ..proto import parameter_server_pb2_grpc as pb_grpc
+from ..tensors import channel_options
+from .server import DEFAULT_MAX_MESSAGE_BYTES, arrays_from, named_tensors
+from .sharding import shard_variables
+
+
+class StaleGradientError(RuntimeError):
+    """An asynchronous push was rejected as more than ``max_staleness`` steps behind."""
+
+    def __init__(self, message, server_step):
+        super().__init__(message)
+        self.server_step = server_step
+
+
+class ParameterServerClient:
+    """One worker's connection to every parameter-server shard.
+
+    Parameters
+    ----------
+    addresses : sequence of str
+        ``host:port`` of each shard, in the same order on every worker (it decides the routing).
+    worker : int
+        This worker's index, ``0 .. num_workers - 1``.
+    max_message_bytes : int
+        Must match the servers'.
+    rpc_timeout : float
+        Deadline of every single RPC, in seconds.
+    step_timeout : float
+        How long ``pull`` keeps asking for a step before raising ``TimeoutError``.
+    """
+
+    def __init__(
+        self, addresses, worker, max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES, rpc_timeout=30.0, step_timeout=60.0
+    ):
+        if not addresses:
+            raise ValueError("a ParameterServerClient needs at least one shard address")
+        self.addresses = list(addresses)
+        self.worker = worker
+        self.rpc_timeout = rpc_timeout
+        self.step_timeout = step_timeout
+        options = channel_options(max_message_bytes)
+        self._channels = [grpc.insecure_channel(address, options=options) for address in self.addresses]
+        self._stubs = [pb_grpc.ParameterServiceStub(channel) for channel in self._channels]
+        self._pool = futures.ThreadPoolExecutor(max_workers=len(self.addresses))
+        self.plan = None  # name -> shard index, fixed by init
+
+    def _on_every_shard(self, call):
+        """Run ``call(shard)`` for every shard at once; results in shard order, the first error raised."""
+        return list(self._pool.map(call, range(len(self._stubs))))
+
+    def _by_shard(self, arrays):
+        self._require_plan()
+        unknown = sorted(set(arrays) - set(self.plan))
+        if unknown:
+            raise KeyError(f"worker {self.worker}: variables {unknown} were not registered by init")
+        groups = [{} for _ in self._stubs]
+        for name, array in arrays.items():
+            groups[self.plan[name]][name] = np.asarray(array)
+        return groups
+
+    def _require_plan(self):
+        if self.plan is None:
+            raise RuntimeError(f"worker {self.worker}: call init before pushing or pulling")
+
+    def init(self, variables):
+        """Register the trainable variables and get the values every worker starts from.
+
+        Parameters
+        ----------
+        variables : dict of str -> numpy.ndarray
+
+        Returns
+        -------
+        dict of str -> numpy.ndarray
+            The first worker's values (this worker's own if it was first).
+        """
+        self.plan = shard_variables(variables, len(self._stubs))
+        groups = self._by_shard(variables)
+
+        def init_shard(shard):
+            request = pb.InitRequest(worker=self.worker, variables=named_tensors(groups[shard]))
+            return arrays_from(self._stubs[shard].Init(request, timeout=self.rpc_timeout).variables)
+
+        return _merged(self._on_every_shard(init_shard))
+
+    def push(self, step, gradients, sample_count):
+        """Send the gradient sums of ``step`` over ``sample_count`` samples to every shard.
+
+        Returns
+        -------
+        int
+            The smallest server step reported by the shards.
+
+        Raises
+        ------
+        StaleGradientError
+            Asynchronous mode, when a shard found the push too stale.
+        """
+        groups = self._by_shard(gradients)
+
+        def push_shard(shard):
+            request = pb.PushRequest(
+                worker=self.worker, step=step, gradients=named_tensors(groups[shard]), sample_count=sample_count
+            )
+            return self._stubs[shard].Push(request, timeout=self.rpc_timeout)
+
+        replies = self._on_every_shard(push_shard)
+        for address, reply in zip(self.addresses, replies, strict=True):
+            if not reply.accepted:
+                raise StaleGradientError(f"shard {address}: {reply.reason}", reply.server_step)
+        return min(reply.server_step for reply in replies)
+
+    def pull(self, step):
+        """The averaged gradients of ``step``, once every worker has pushed it.
+
+        Returns
+        -------
+        (dict of str -> numpy.ndarray, int)
+            The sample-weighted mean gradients and the total sample count behind them.
+
+        Raises
+        ------
+        TimeoutError
+            After ``step_timeout`` seconds, naming the shards and the workers that did not push.
+        """
+        self._require_plan()
+        deadline = time.monotonic() + self.step_timeout
+
+        def pull_shard(shard):
+            request = pb.PullRequest(worker=self.worker, step=step, content=pb.MEAN_GRADIENTS)
+            missing = []
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(
+                        f"worker {self.worker}, step {step}: shard {self.addresses[shard]} still waits after "
+                        f"{self.step_timeout} s for workers {list(missing)} to push"
+                    )
+                reply = self._stubs[shard].Pull(request, timeout=min(self.rpc_timeout, remaining))
+                if reply.ready:
+                    return arrays_from(reply.tensors), reply.sample_count
+                missing = reply.missing_workers
+
+        results = self._on_every_shard(pull_shard)
+        return _merged([means for means, _ in results]), results[0][1]
+
+    def pull_values(self):
+        """The current variable values held by the shards.
+
+        Returns
+        -------
+        (dict of str -> numpy.ndarray, int)
+            The values and the smallest server step among the shards.
+        """
+        self._require_plan()
+
+        def pull_shard(shard):
+            request = pb.PullRequest(worker=self.worker, content=pb.VALUES)
+            reply = self._stubs[shard].Pull(request, timeout=self.rpc_timeout)
+            return arrays_from(reply.tensors), reply.step
+
+        results = self._on_every_shard(pull_shard)
+        return _merged([values for values, _ in results]), min(step for _, step in results)
+
+    def close(self):
+        self._pool.shutdown(wait=True)
+        for channel in self._channels:
+            channel.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def _merged(groups):
+    merged = {}
+    for group in groups:
+        merged.update(group)
+    return merged

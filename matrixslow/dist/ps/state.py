@@ -1,0 +1,228 @@
+"""What one parameter-server shard holds: the variables, the pending step sums, the averaged results.
+
+Pure Python and NumPy, no gRPC: ``server.py`` turns the exceptions below into gRPC status codes.
+
+Synchronous mode
+    Every worker pushes the gradient *sums* of its step together with the number of samples behind
+    them (the optimizer's ``acc_no``). When the last of ``num_workers`` pushes for step ``s`` arrives,
+    the mean ``sum of sums / sum of counts`` is fixed, so every worker pulls the same, exact,
+    sample-weighted mean. A result is dropped once every worker has pulled it.
+Asynchronous mode
+    Each push is applied on arrival (``value -= learning_rate * sums / count``) and bumps the server
+    step. A push carries the server step the worker computed against; a push more than
+    ``max_staleness`` steps behind is *rejected* (not made to wait: waiting would let one slow worker
+    hold a server thread), and the worker pulls fresh values and tries again.
+"""
+
+import threading
+
+import numpy as np
+
+SYNC = "sync"
+ASYNC = "async"
+
+
+class ParameterServerError(Exception):
+    """Base class of the errors a shard reports back to a worker."""
+
+
+class VariableMismatchError(ParameterServerError, ValueError):
+    """A worker's variable names, shapes or dtypes disagree with the server's."""
+
+
+class NotReadyError(ParameterServerError):
+    """The request needs a state the server is not in (no Init yet, wrong mode, step already dropped)."""
+
+
+def describe(array):
+    """``"(2, 3) float64"``: how errors show a shape and dtype."""
+    return f"{tuple(array.shape)} {array.dtype.name}"
+
+
+class ParameterState:
+    """Variables and step bookkeeping of one shard; every method is thread-safe.
+
+    Parameters
+    ----------
+    num_workers : int
+        Workers that push every step (synchronous mode waits for all of them).
+    mode : {"sync", "async"}
+    learning_rate : float, optional
+        Synchronous mode: if given, the server also applies plain SGD with the mean, so VALUES pulls
+        follow training. Asynchronous mode: required, it is how pushes are applied.
+    max_staleness : int, optional
+        Asynchronous mode only: reject pushes computed more than this many server steps ago.
+    """
+
+    def __init__(self, num_workers, mode=SYNC, learning_rate=None, max_staleness=None):
+        if num_workers < 1:
+            raise ValueError(f"num_workers={num_workers} must be at least 1")
+        if mode not in (SYNC, ASYNC):
+            raise ValueError(f"mode={mode!r} must be {SYNC!r} or {ASYNC!r}")
+        if mode == ASYNC and learning_rate is None:
+            raise ValueError("asynchronous mode applies pushes on arrival and needs a learning_rate")
+        if max_staleness is not None and (mode != ASYNC or max_staleness < 0):
+            raise ValueError(f"max_staleness={max_staleness} needs mode='async' and a value >= 0")
+        self.num_workers = num_workers
+        self.mode = mode
+        self.learning_rate = learning_rate
+        self.max_staleness = max_staleness
+        self._changed = threading.Condition()
+        self._values = None  # name -> array; None until the first Init
+        self._step = 0  # updates applied so far (the server version)
+        self._last_pushed = {}  # worker -> last step it pushed (synchronous mode)
+        self._pending = {}  # step -> {"sums", "count", "workers"}
+        self._done = {}  # step -> {"mean", "count", "pulled"}
+        self._last_completed = -1
+
+    # ----- Init -------------------------------------------------------------------------------
+
+    def init(self, worker, variables):
+        """Register ``variables``; the first call sets them, later calls get the server's copies.
+
+        Returns
+        -------
+        (dict of name -> numpy.ndarray, int)
+            The values every worker starts from and the server step.
+        """
+        self._check_worker(worker)
+        with self._changed:
+            if self._values is None:
+                self._values = {name: np.array(value, copy=True) for name, value in variables.items()}
+            else:
+                self._check_matches(worker, variables, what="variables")
+            return self._copy_values(None), self._step
+
+    # ----- Push -------------------------------------------------------------------------------
+
+    def push(self, worker, step, gradients, sample_count):
+        """Add one worker's gradient sums over ``sample_count`` samples.
+
+        Returns
+        -------
+        (bool, int, str)
+            Accepted?, the server step afterwards, and the reason when not accepted.
+        """
+        self._check_worker(worker)
+        if sample_count < 1:
+            raise VariableMismatchError(f"worker {worker}, step {step}: sample_count={sample_count} must be >= 1")
+        with self._changed:
+            self._require_init()
+            self._check_matches(worker, gradients, what="gradients")
+            if self.mode == ASYNC:
+                return self._apply_async(worker, step, gradients, sample_count)
+            self._add_sync(worker, step, gradients, sample_count)
+            return True, self._step, ""
+
+    def _apply_async(self, worker, step, gradients, sample_count):
+        staleness = self._step - step
+        if self.max_staleness is not None and staleness > self.max_staleness:
+            reason = (
+                f"worker {worker}: push computed at step {step} is {staleness} steps behind server step "
+                f"{self._step} (max_staleness={self.max_staleness}); pull the values and recompute"
+            )
+            return False, self._step, reason
+        self._apply_mean({name: np.asarray(grad, dtype=np.float64) / sample_count for name, grad in gradients.items()})
+        self._changed.notify_all()
+        return True, self._step, ""
+
+    def _add_sync(self, worker, step, gradients, sample_count):
+        last = self._last_pushed.get(worker)
+        if last is not None and step <= last:
+            raise NotReadyError(f"worker {worker} already pushed step {last}; steps must increase, got {step}")
+        self._last_pushed[worker] = step
+        entry = self._pending.setdefault(
+            step,
+            {"sums": {name: np.zeros(v.shape) for name, v in self._values.items()}, "count": 0, "workers": set()},
+        )
+        # float64 sums: the mean is then exact to one rounding whatever the variables' dtype.
+        for name, grad in gradients.items():
+            entry["sums"][name] += grad
+        entry["count"] += sample_count
+        entry["workers"].add(worker)
+        if len(entry["workers"]) == self.num_workers:
+            del self._pending[step]
+            mean = {name: total / entry["count"] for name, total in entry["sums"].items()}
+            if self.learning_rate is not None:
+                self._apply_mean(mean)
+            self._done[step] = {
+                "mean": {name: m.astype(self._values[name].dtype) for name, m in mean.items()},
+                "count": entry["count"],
+                "pulled": set(),
+            }
+            self._last_completed = max(self._last_completed, step)
+            self._changed.notify_all()
+
+    def _apply_mean(self, mean):
+        for name, value in self._values.items():
+            self._values[name] = (value - self.learning_rate * mean[name]).astype(value.dtype)
+        self._step += 1
+
+    # ----- Pull -------------------------------------------------------------------------------
+
+    def pull_mean(self, worker, step, names, timeout):
+        """The averaged gradients of ``step``, waiting at most ``timeout`` seconds for the last pushes.
+
+        Returns
+        -------
+        (bool, dict of name -> numpy.ndarray, int, list of int)
+            Ready?, the means, the total sample count, and (when not ready) the workers still missing.
+        """
+        self._check_worker(worker)
+        with self._changed:
+            self._require_init()
+            if self.mode != SYNC:
+                raise NotReadyError("asynchronous mode has no per-step mean: pull VALUES")
+            self._changed.wait_for(lambda: step in self._done, timeout=timeout)
+            result = self._done.get(step)
+            if result is None:
+                if step <= self._last_completed and step not in self._pending:
+                    raise NotReadyError(f"worker {worker}: step {step} was never pushed or was already dropped")
+                pushed = self._pending.get(step, {"workers": set()})["workers"]
+                return False, {}, 0, sorted(set(range(self.num_workers)) - pushed)
+            means = self._select(result["mean"], names)
+            result["pulled"].add(worker)
+            if len(result["pulled"]) == self.num_workers:
+                del self._done[step]
+            return True, means, result["count"], []
+
+    def values(self, names):
+        """The current values and the server step."""
+        with self._changed:
+            self._require_init()
+            return self._select(self._values, names), self._step
+
+    # ----- checks -----------------------------------------------------------------------------
+
+    def _check_worker(self, worker):
+        if not 0 <= worker < self.num_workers:
+            raise VariableMismatchError(f"worker {worker} is outside 0 .. {self.num_workers - 1}")
+
+    def _require_init(self):
+        if self._values is None:
+            raise NotReadyError("no variables yet: a worker must call Init first")
+
+    def _check_matches(self, worker, arrays, what):
+        missing = sorted(set(self._values) - set(arrays))
+        unexpected = sorted(set(arrays) - set(self._values))
+        if missing or unexpected:
+            raise VariableMismatchError(
+                f"worker {worker}: {what} do not match the server's variables: "
+                f"missing {missing}, unexpected {unexpected}"
+            )
+        for name, array in arrays.items():
+            held = self._values[name]
+            if array.shape != held.shape or array.dtype.name != held.dtype.name:
+                raise VariableMismatchError(
+                    f"variable {name!r}: worker {worker} sends {describe(array)} in its {what}, "
+                    f"but the server holds {describe(held)}"
+                )
+
+    def _select(self, arrays, names):
+        unknown = sorted(set(names) - set(arrays))
+        if unknown:
+            raise VariableMismatchError(f"unknown variables {unknown}; the server holds {sorted(arrays)}")
+        return {name: arrays[name].copy() for name in (names or arrays)}
+
+    def _copy_values(self, names):
+        return self._select(self._values, names or [])
