@@ -7,4 +7,6 @@ never imports this package, so the engine runs without gRPC installed.
 - ``matrixslow.dist.tensors``: NumPy arrays to ``Tensor`` messages and back, raw little-endian.
 - ``matrixslow.dist.allreduce``: the ring allreduce (reduce-scatter then all-gather).
 - ``matrixslow.dist.ps``: the parameter server (sync and async), sharded by bytes.
+- ``matrixslow.dist.trainers``: ``DistTrainerRingAllReduce`` and ``DistTrainerParameterServer``,
+  the book's distributed trainers, equal to single-process training on the union of the shards.
 """

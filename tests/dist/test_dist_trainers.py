@@ -1,0 +1,263 @@
+"""matrixslow.dist.trainers: distributed training equals one process training on the union of the batches.
+
+Workers run as threads on loopback, each with a graph of its own built from a different random
+seed (so the start-up weight sync matters). The reference is one process that, at each step,
+accumulates every worker's batch of that step and then updates once: the global sample-weighted
+mean. The shards differ in size (10 and 11 samples) but not in steps per epoch, so the last
+batches differ and only a sample-weighted mean matches. Every thread join, RPC and ring exchange has a timeout.
+"""
+
+import contextlib
+import re
+import socket
+import time
+from concurrent import futures
+
+import numpy as np
+import pytest
+
+import matrixslow as ms
+from matrixslow.dist.allreduce import RingTimeoutError
+from matrixslow.dist.ps import ParameterServer
+from matrixslow.dist.trainers import DistTrainerParameterServer, DistTrainerRingAllReduce
+
+WAIT_SECONDS = 30
+FEATURES, HIDDEN, CLASSES = 4, 5, 3
+BATCH_SIZE, SHARD_SIZE, EPOCHES = 4, 10, 2
+
+OPTIMIZERS = {
+    "GradientDescent": lambda graph, loss: ms.optimizer.GradientDescent(graph, loss, 0.1),
+    "Momentum": lambda graph, loss: ms.optimizer.Momentum(graph, loss, 0.1),
+    "AdaGrad": lambda graph, loss: ms.optimizer.AdaGrad(graph, loss, 0.1),
+    "RMSProp": lambda graph, loss: ms.optimizer.RMSProp(graph, loss, 0.05),
+    "Adam": lambda graph, loss: ms.optimizer.Adam(graph, loss, 0.05),
+}
+
+
+def build_mlp(seed):
+    """A two-layer perceptron in a graph of its own; weights drawn from ``seed``."""
+    np.random.seed(seed)
+    with ms.core.Graph() as graph:
+        x = ms.Variable(dim=(FEATURES, 1), init=False, trainable=False, name="x")
+        y = ms.Variable(dim=(CLASSES, 1), init=False, trainable=False, name="y")
+        hidden = ms.layer.fc(x, FEATURES, HIDDEN, "Tanh")
+        logits = ms.layer.fc(hidden, HIDDEN, CLASSES, None)
+        loss = ms.ops.loss.CrossEntropyWithSoftMax(logits, y)
+    return graph, x, y, loss
+
+
+def weights(graph):
+    return {node.name: np.array(node.value) for node in graph.nodes if getattr(node, "trainable", False)}
+
+
+def shard(index, size=None):
+    """Worker ``index``'s samples; by default 10 or 11 of them: 3 steps either way, last batches of 2 or 3."""
+    size = SHARD_SIZE + index % 2 if size is None else size
+    rng = np.random.default_rng(100 + index)
+    return rng.normal(size=(size, FEATURES)), np.eye(CLASSES)[rng.integers(0, CLASSES, size)]
+
+
+def free_address():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
+def recording(trainer_class):
+    """The trainer class, remembering the weights after every update."""
+
+    class Recording(trainer_class):
+        def __init__(self, *args, **kargs):
+            super().__init__(*args, **kargs)
+            self.snapshots = []
+
+        def _optimizer_update(self):
+            super()._optimizer_update()
+            self.snapshots.append(weights(self.optimizer.graph))
+
+    return Recording
+
+
+def reference_weights(optimizer_name, shards, steps_per_epoch):
+    """One process, worker 0's start, each step the union of the workers' batches; weights after each step."""
+    graph, x, y, loss = build_mlp(seed=0)
+    optimizer = OPTIMIZERS[optimizer_name](graph, loss)
+    snapshots = []
+    for _ in range(EPOCHES):
+        for step in range(steps_per_epoch):
+            for features, labels in shards:
+                batch = slice(step * BATCH_SIZE, (step + 1) * BATCH_SIZE)
+                x.set_value(features[batch].reshape(-1, FEATURES, 1))
+                y.set_value(labels[batch].reshape(-1, CLASSES, 1))
+                optimizer.one_step()
+            optimizer.update()
+            snapshots.append(weights(graph))
+    return snapshots
+
+
+def run_workers(make_trainer, shards):
+    """Build every worker's trainer in this thread, then train them all in threads; returns the trainers."""
+    trainers = []
+    for index in range(len(shards)):
+        graph, x, y, loss = build_mlp(seed=index)
+        trainers.append(make_trainer(index, graph, x, y, loss))
+    try:
+        with futures.ThreadPoolExecutor(len(trainers)) as pool:
+            jobs = [
+                pool.submit(trainer.train_and_eval, {"x": features}, labels)
+                for trainer, (features, labels) in zip(trainers, shards, strict=True)
+            ]
+            for job in jobs:
+                job.result(timeout=WAIT_SECONDS)
+    finally:
+        for trainer in trainers:
+            trainer.close()
+    return trainers
+
+
+def trainer_kargs(optimizer_name, graph, x, y, loss):
+    optimizer = OPTIMIZERS[optimizer_name](graph, loss)
+    return dict(
+        input_x=[x], input_y=y, loss_op=loss, optimizer=optimizer, epoches=EPOCHES, batch_size=BATCH_SIZE,
+        shuffle=False, verbose=False,
+    )  # fmt: skip
+
+
+def ring_trainer(optimizer_name, addresses, timeout=10.0):
+    def make(index, graph, x, y, loss):
+        return recording(DistTrainerRingAllReduce)(
+            **trainer_kargs(optimizer_name, graph, x, y, loss),
+            cluster_conf={"workers": addresses},
+            worker_index=index,
+            timeout=timeout,
+        )
+
+    return make
+
+
+@contextlib.contextmanager
+def parameter_servers(count, num_workers):
+    servers = [ParameterServer(num_workers) for _ in range(count)]
+    try:
+        yield [server.start() for server in servers]
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def ps_trainer(optimizer_name, ps_addresses, num_workers, timeout=10.0):
+    workers = [f"worker-{index}" for index in range(num_workers)]
+
+    def make(index, graph, x, y, loss):
+        return recording(DistTrainerParameterServer)(
+            **trainer_kargs(optimizer_name, graph, x, y, loss),
+            cluster_conf={"ps": ps_addresses, "workers": workers},
+            worker_index=index,
+            timeout=timeout,
+        )
+
+    return make
+
+
+def assert_matches_reference(trainers, expected):
+    steps = len(expected)
+    for trainer in trainers:
+        assert len(trainer.snapshots) == steps, f"worker {trainer.worker_index} made {len(trainer.snapshots)} updates"
+    for step in range(steps):
+        first = trainers[0].snapshots[step]
+        for trainer in trainers[1:]:
+            for name, value in trainer.snapshots[step].items():
+                # identical on every worker: same global mean, same optimizer state, same start
+                np.testing.assert_array_equal(value, first[name], err_msg=f"step {step}, {name}")
+        for name, value in expected[step].items():
+            np.testing.assert_allclose(first[name], value, rtol=0, atol=1e-9, err_msg=f"step {step}, {name}")
+
+
+def test_the_workers_start_from_different_weights():
+    """Otherwise the weight sync at start-up would not be tested."""
+    first, second = weights(build_mlp(0)[0]), weights(build_mlp(1)[0])
+    assert any(not np.array_equal(first[name], second[name]) for name in first)
+
+
+@pytest.mark.parametrize("optimizer_name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("world_size", [2, 3])
+def test_ring_allreduce_training_equals_one_process_on_the_union(world_size, optimizer_name):
+    shards = [shard(index) for index in range(world_size)]
+    addresses = [free_address() for _ in range(world_size)]
+    trainers = run_workers(ring_trainer(optimizer_name, addresses), shards)
+    expected = reference_weights(optimizer_name, shards, steps_per_epoch=3)
+    assert_matches_reference(trainers, expected)
+
+
+@pytest.mark.parametrize("optimizer_name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("ps_count", [1, 2])
+def test_synchronous_parameter_server_training_equals_one_process_on_the_union(ps_count, optimizer_name):
+    shards = [shard(index) for index in range(2)]
+    with parameter_servers(ps_count, num_workers=2) as ps_addresses:
+        trainers = run_workers(ps_trainer(optimizer_name, ps_addresses, 2), shards)
+    expected = reference_weights(optimizer_name, shards, steps_per_epoch=3)
+    assert_matches_reference(trainers, expected)
+
+
+def test_ring_workers_with_different_steps_per_epoch_all_fail_clearly():
+    shards = [shard(0, size=10), shard(1, size=14)]  # 3 and 4 steps of 4 samples
+    addresses = [free_address() for _ in range(2)]
+    with pytest.raises(ValueError, match=r"different numbers of steps per epoch \[3, 4\]"):
+        run_workers(ring_trainer("GradientDescent", addresses, timeout=5.0), shards)
+
+
+def test_parameter_server_workers_with_different_steps_per_epoch_all_fail_clearly():
+    shards = [shard(0, size=10), shard(1, size=14), shard(2, size=10)]
+    with parameter_servers(2, num_workers=3) as ps_addresses:
+        make = ps_trainer("GradientDescent", ps_addresses, 3, timeout=5.0)
+        trainers = []
+        for index in range(3):
+            graph, x, y, loss = build_mlp(seed=index)
+            trainers.append(make(index, graph, x, y, loss))
+        errors = []
+        with futures.ThreadPoolExecutor(3) as pool:
+            jobs = [
+                pool.submit(trainer.train_and_eval, {"x": features}, labels)
+                for trainer, (features, labels) in zip(trainers, shards, strict=True)
+            ]
+            for job in jobs:
+                errors.append(job.exception(timeout=WAIT_SECONDS))
+        for trainer in trainers:
+            trainer.close()
+    for error in errors:
+        assert isinstance(error, ValueError), f"every worker must fail clearly, got {error!r}"
+        assert "[3, 4, 3]" in str(error)
+
+
+@pytest.mark.parametrize("trainer_class", [DistTrainerRingAllReduce, DistTrainerParameterServer])
+def test_a_worker_index_outside_the_cluster_is_refused(trainer_class):
+    kargs = trainer_kargs("GradientDescent", *build_mlp(seed=0))
+    cluster_conf = {"ps": ["127.0.0.1:1"], "workers": ["127.0.0.1:2", "127.0.0.1:3"]}
+    with pytest.raises(ValueError, match=r"worker_index 2 is outside cluster_conf\['workers'\]"):
+        trainer_class(**kargs, cluster_conf=cluster_conf, worker_index=2)
+
+
+def test_a_ring_worker_whose_neighbour_never_starts_fails_within_its_timeout():
+    addresses = [free_address(), free_address()]
+    trainer = ring_trainer("GradientDescent", addresses, timeout=1.0)(0, *build_mlp(seed=0))
+    features, labels = shard(0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(RingTimeoutError, match=re.escape(addresses[1])):
+            trainer.train_and_eval({"x": features}, labels)
+    finally:
+        trainer.close()
+    assert time.monotonic() - started < 5
+
+
+def test_a_parameter_server_worker_waits_for_worker_0_only_up_to_its_timeout():
+    with parameter_servers(1, num_workers=2) as ps_addresses:
+        trainer = ps_trainer("GradientDescent", ps_addresses, 2, timeout=1.0)(1, *build_mlp(seed=1))
+        features, labels = shard(1)
+        started = time.monotonic()
+        try:
+            with pytest.raises(TimeoutError, match="no weights from worker 0"):
+                trainer.train_and_eval({"x": features}, labels)
+        finally:
+            trainer.close()
+    assert time.monotonic() - started < 5
