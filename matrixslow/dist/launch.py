@@ -1,0 +1,265 @@
+"""Start a distributed training job: parameter servers and one process per worker.
+
+On one machine (free loopback ports are picked)::
+
+    python -m matrixslow.dist.launch --mode allreduce --workers 3 script.py [args]
+    python -m matrixslow.dist.launch --mode ps --ps 2 --workers 3 script.py [args]
+
+Across machines, one process per call, addresses from a spec file ``{"ps": [...], "workers": [...]}``::
+
+    python -m matrixslow.dist.launch --cluster spec.json --role ps --index 0
+    python -m matrixslow.dist.launch --cluster spec.json --role worker --index 1 script.py [args]
+
+Every worker runs ``script.py`` with its place in the environment (see ``cluster.current()``);
+parameter servers run inside the launcher (``--role ps``). Each output line is prefixed with
+its process, e.g. ``[worker 1] ...``. The exit status is 0 when every worker succeeds; when any
+process fails the others are terminated (then killed after ``--grace`` seconds) and it is non-zero.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from . import cluster
+
+LOOPBACK = "127.0.0.1"
+POLL_SECONDS = 0.05
+DEFAULT_GRACE_SECONDS = 5.0
+PS_READY_SECONDS = 30.0
+
+
+def free_loopback_addresses(count):
+    """``count`` distinct ``127.0.0.1:port`` addresses that were free a moment ago."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:  # all held open at once, so the ports differ
+            probe.bind((LOOPBACK, 0))
+        return [f"{LOOPBACK}:{probe.getsockname()[1]}" for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
+def local_spec(mode, num_ps, num_workers):
+    """A one-machine spec on free loopback ports."""
+    if num_workers < 1:
+        raise cluster.ClusterError(f"--workers must be at least 1, got {num_workers}")
+    if mode == cluster.PS_MODE and num_ps < 1:
+        raise cluster.ClusterError(f"--mode ps needs --ps of at least 1, got {num_ps}")
+    num_ps = num_ps if mode == cluster.PS_MODE else 0
+    addresses = free_loopback_addresses(num_ps + num_workers)
+    return {"ps": addresses[:num_ps], "workers": addresses[num_ps:]}
+
+
+def wait_until_listening(address, process, timeout):
+    """Return once ``address`` accepts TCP connections; raise if ``process`` dies or ``timeout`` passes."""
+    host, port = address.rsplit(":", 1)
+    give_up_at = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"parameter server {address} exited with status {process.returncode} before serving")
+        try:
+            with socket.create_connection((host, int(port)), timeout=POLL_SECONDS * 4):
+                return
+        except OSError:
+            if time.monotonic() > give_up_at:
+                raise RuntimeError(f"parameter server {address} did not listen within {timeout:g} s") from None
+            time.sleep(POLL_SECONDS)
+
+
+class Job:
+    """The processes of one launch, their prefixed output, and their shutdown."""
+
+    def __init__(self, grace=DEFAULT_GRACE_SECONDS, out=None):
+        self.grace = grace
+        self.out = out or sys.stdout
+        self.processes = []  # (label, Popen)
+        self._pumps = []
+        self._print_lock = threading.Lock()
+
+    def start(self, label, command, extra_env):
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **extra_env)
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            text=True, errors="replace", bufsize=1, start_new_session=True,
+        )  # fmt: skip
+        pump = threading.Thread(target=self._pump, args=(label, process.stdout), daemon=True)
+        pump.start()
+        self.processes.append((label, process))
+        self._pumps.append(pump)
+        return process
+
+    def _pump(self, label, stream):
+        # One line at a time under a lock, so lines of different processes never interleave mid-line.
+        for line in stream:
+            with self._print_lock:
+                self.out.write(f"[{label}] {line.rstrip(chr(10))}\n")
+                self.out.flush()
+        stream.close()
+
+    def say(self, message):
+        with self._print_lock:
+            self.out.write(f"[launch] {message}\n")
+            self.out.flush()
+
+    def wait_for(self, workers, timeout=None):
+        """Wait until every process in ``workers`` succeeds (0) or any process fails; returns the exit status."""
+        give_up_at = None if timeout is None else time.monotonic() + timeout
+        while True:
+            for label, process in self.processes:
+                status = process.poll()
+                if status is not None and (status != 0 or process not in workers):
+                    self.say(f"{label} exited with status {status}; stopping the others")
+                    return status or 1
+            if all(process.poll() == 0 for process in workers):
+                return 0
+            if give_up_at is not None and time.monotonic() > give_up_at:
+                self.say(f"timed out after {timeout:g} s; stopping every process")
+                return 1
+            time.sleep(POLL_SECONDS)
+
+    def stop_all(self):
+        """Terminate what still runs, kill it after ``grace`` seconds, and drain the output."""
+        running = [process for _, process in self.processes if process.poll() is None]
+        for process in running:
+            _signal_group(process, signal.SIGTERM)
+        give_up_at = time.monotonic() + self.grace
+        for process in running:
+            try:
+                process.wait(timeout=max(0.0, give_up_at - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait(timeout=self.grace)
+        for pump in self._pumps:
+            pump.join(timeout=self.grace)
+
+
+def _signal_group(process, signum):
+    # Each child leads its own session, so its own children (if any) get the signal too.
+    with contextlib.suppress(ProcessLookupError):  # it has already gone
+        os.killpg(process.pid, signum)
+
+
+def serve_ps(spec, index, bind_host=None):
+    """Run parameter-server shard ``index`` of ``spec`` until SIGTERM or SIGINT."""
+    from .ps import ParameterServer  # imports gRPC: only the processes that serve need it
+
+    host, port = spec["ps"][index].rsplit(":", 1)
+    server = ParameterServer(len(spec["workers"]), f"{bind_host or host}:{port}")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    address = server.start()
+    print(f"serving parameter shard {index} on {address} for {len(spec['workers'])} workers", flush=True)
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        server.stop(grace=1.0)
+    return 0
+
+
+def _ps_command(index, bind_host):
+    command = [sys.executable, "-m", "matrixslow.dist.launch", "--serve-ps", "--index", str(index)]
+    return command + (["--bind", bind_host] if bind_host else [])
+
+
+def _worker_command(script, script_args):
+    return [sys.executable, script, *script_args]
+
+
+def run_local(spec, script, script_args, grace, timeout, bind_host=None):
+    """Start every shard and worker of ``spec`` here; returns the exit status."""
+    job = Job(grace)
+    try:
+        for index, address in enumerate(spec["ps"]):
+            place = cluster.environment(spec, cluster.PS, index)
+            process = job.start(f"ps {index}", _ps_command(index, bind_host), place)
+            wait_until_listening(address, process, PS_READY_SECONDS)
+        command = _worker_command(script, script_args)
+        workers = [
+            job.start(f"worker {index}", command, cluster.environment(spec, cluster.WORKER, index))
+            for index in range(len(spec["workers"]))
+        ]
+        return job.wait_for(workers, timeout)
+    except RuntimeError as error:
+        job.say(str(error))
+        return 1
+    except KeyboardInterrupt:
+        job.say("interrupted; stopping every process")
+        return 130
+    finally:
+        job.stop_all()
+
+
+def run_one(spec, role, index, script, script_args, grace, timeout, bind_host=None):
+    """Run just this machine's ``role`` ``index`` of ``spec``; returns the exit status."""
+    if role == cluster.PS:
+        return serve_ps(spec, index, bind_host)
+    job = Job(grace)
+    try:
+        command = _worker_command(script, script_args)
+        worker = job.start(f"worker {index}", command, cluster.environment(spec, role, index))
+        return job.wait_for([worker], timeout)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        job.stop_all()
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m matrixslow.dist.launch", description=__doc__.split("\n")[0])
+    parser.add_argument("--mode", choices=[cluster.ALLREDUCE_MODE, cluster.PS_MODE], help="one-machine launch")
+    parser.add_argument("--ps", type=int, default=1, help="parameter servers (--mode ps; default 1)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--cluster", metavar="SPEC.json", help='{"ps": [...], "workers": [...]}; with --role, --index')
+    parser.add_argument("--role", choices=list(cluster.ROLES), help="the one process to run from --cluster")
+    parser.add_argument("--index", type=int, help="its position in the spec")
+    parser.add_argument("--bind", metavar="HOST", help="host servers bind (default: the spec's; 127.0.0.1 locally)")
+    parser.add_argument("--grace", type=float, default=DEFAULT_GRACE_SECONDS, help="seconds from SIGTERM to SIGKILL")
+    parser.add_argument("--timeout", type=float, help="stop everything after this many seconds")
+    parser.add_argument("--serve-ps", action="store_true", help=argparse.SUPPRESS)  # set by the launcher itself
+    parser.add_argument("script", nargs="?", help="the training script every worker runs")
+    parser.add_argument("script_args", nargs=argparse.REMAINDER)
+    return parser, parser.parse_args(argv)
+
+
+def main(argv=None):
+    parser, args = parse_args(argv)
+    try:
+        if args.serve_ps:  # a shard started by run_local: its place is in the environment
+            place = cluster.current()
+            return serve_ps(place.cluster_conf, place.index, args.bind)
+        if args.cluster:
+            if args.mode:
+                parser.error("give either --mode (one machine) or --cluster with --role and --index, not both")
+            if args.role is None or args.index is None:
+                parser.error("--cluster needs --role worker|ps and --index i")
+            spec = cluster.load_spec(args.cluster)
+            cluster.check_role(spec, args.role, args.index, args.cluster)
+            if args.role == cluster.WORKER and not args.script:
+                parser.error("a worker needs the training script to run")
+            return run_one(
+                spec, args.role, args.index, args.script, args.script_args, args.grace, args.timeout, args.bind
+            )
+        if not args.mode:
+            parser.error("give --mode allreduce|ps (one machine) or --cluster SPEC.json --role ... --index ...")
+        if not args.script:
+            parser.error("give the training script every worker runs")
+        spec = local_spec(args.mode, args.ps, args.workers)
+        print(f"[launch] {args.mode} cluster {json.dumps(spec)}", flush=True)
+        return run_local(spec, args.script, args.script_args, args.grace, args.timeout, args.bind)
+    except cluster.ClusterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
