@@ -64,7 +64,7 @@ from .core.scope import name_scope
 from .layer import fc
 from .model import dnn, linear_regression, logistic_regression, softmax_regression
 from .model.base import Model
-from .model.blocks import check_choice, check_sizes, input_variable
+from .model.blocks import check_choice, check_sizes, hidden_layers, input_variable
 from .model.dnn import ACTIVATIONS
 from .ops.loss import MeanSquaredError
 from .trainer import SimpleTrainer
@@ -318,10 +318,7 @@ def mlp_regression(input_size, hidden_sizes, activation="ReLU"):
     check_choice(builder, "activation", activation, ACTIVATIONS)
     x = input_variable((input_size, 1), "x")
     label = input_variable((1, 1), "label")
-    hidden, width = x, input_size
-    for index, size in enumerate(hidden_sizes, start=1):
-        with name_scope(f"Hidden{index}"):
-            hidden, width = fc(hidden, width, size, activation), size
+    hidden, width = hidden_layers(x, input_size, hidden_sizes, activation)
     with name_scope("Output"):
         output = fc(hidden, width, 1, None)
     return Model(

@@ -2,7 +2,9 @@
 
 import numpy as np
 
+from ..core.scope import name_scope
 from ..core.variable import Variable
+from ..layer import fc
 from ..ops import Add, ScalarMultiply, Sum
 
 
@@ -21,6 +23,14 @@ def constant(value, name):
     node = Variable(value.shape, init=False, trainable=False, name=name)
     node.set_value(value)
     return node
+
+
+def hidden_layers(features, size, hidden_sizes, activation="ReLU"):
+    """Fully connected layers in scopes "Hidden1", "Hidden2", ...; returns (last node, its width)."""
+    for index, width in enumerate(hidden_sizes, start=1):
+        with name_scope(f"Hidden{index}"):
+            features, size = fc(features, size, width, activation), width
+    return features, size
 
 
 def pairwise_interactions(square_of_sum, sum_of_squares):

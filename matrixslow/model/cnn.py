@@ -5,7 +5,7 @@ from ..core.scope import name_scope
 from ..ops import Concat, SoftMax
 from ..ops.loss import CrossEntropyWithSoftMax
 from .base import Model
-from .blocks import check_pair, check_positive, check_sizes, input_variable
+from .blocks import check_pair, check_positive, check_sizes, hidden_layers, input_variable
 
 DEFAULT_POOLING = ((3, 3), (2, 2))
 
@@ -61,9 +61,7 @@ def cnn(input_shape, classes, kernels=(8,), kernel_shape=(3, 3), pooling=DEFAULT
             shape = _pooled(shape, stride)
     with name_scope("Flatten"):
         features, size = Concat(*maps), len(maps) * shape[0] * shape[1]
-    for index, width_out in enumerate(hidden, start=1):
-        with name_scope(f"Hidden{index}"):
-            features, size = layer.fc(features, size, width_out, "ReLU"), width_out
+    features, size = hidden_layers(features, size, hidden)
     with name_scope("Output"):
         logits = layer.fc(features, size, classes, None)
     return Model(

@@ -5,7 +5,7 @@ from ..layer import fc
 from ..ops import SoftMax
 from ..ops.loss import CrossEntropyWithSoftMax
 from .base import Model
-from .blocks import check_choice, check_positive, check_sizes, input_variable
+from .blocks import check_choice, check_positive, check_sizes, hidden_layers, input_variable
 
 ACTIVATIONS = ("ReLU", "Logistic", "Tanh")
 
@@ -30,10 +30,7 @@ def dnn(input_size, hidden_sizes, classes, activation="ReLU"):
 
     x = input_variable((input_size, 1), "x")
     label = input_variable((classes, 1), "label")
-    hidden, width = x, input_size
-    for index, size in enumerate(hidden_sizes, start=1):
-        with name_scope(f"Hidden{index}"):
-            hidden, width = fc(hidden, width, size, activation), size
+    hidden, width = hidden_layers(x, input_size, hidden_sizes, activation)
     with name_scope("Output"):
         logits = fc(hidden, width, classes, None)
     return Model(

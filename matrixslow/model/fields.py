@@ -19,7 +19,7 @@ from ..core.scope import name_scope
 from ..layer import embedding, fc
 from ..ops import Concat
 from .base import Model
-from .blocks import check_positive, input_variable
+from .blocks import check_positive, hidden_layers, input_variable
 
 
 @dataclass(kw_only=True, eq=False)
@@ -104,9 +104,6 @@ def wide_part(inputs, columns):
 def deep_part(embedded, k, hidden_sizes):
     """The embeddings concatenated, through ReLU layers "Deep/Hidden<i>" to one output "Deep/Output", (1, 1)."""
     with name_scope("Deep"):
-        features, size = Concat(*embedded.values()), k * len(embedded)
-        for index, width in enumerate(hidden_sizes, start=1):
-            with name_scope(f"Hidden{index}"):
-                features, size = fc(features, size, width, "ReLU"), width
+        features, size = hidden_layers(Concat(*embedded.values()), k * len(embedded), hidden_sizes)
         with name_scope("Output"):
             return fc(features, size, 1, None)
