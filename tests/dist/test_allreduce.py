@@ -5,7 +5,6 @@ the same bits and each worker's result can be compared exactly with NumPy's sum.
 """
 
 import contextlib
-import socket
 import time
 from concurrent import futures
 
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 
 from matrixslow.dist.allreduce import RingAllReduce, RingTimeoutError, flatten_arrays, unflatten_arrays
+from matrixslow.dist.launch import free_loopback_addresses
 from matrixslow.dist.proto import allreduce_pb2, allreduce_pb2_grpc
 from matrixslow.dist.tensors import ENVELOPE_BYTES, split_payload
 
@@ -148,14 +148,8 @@ def test_a_small_message_limit_forces_many_parts_and_still_sums_exactly():
     assert all(abs(s - 4 * 1000 / 3 * 8) < 0.01 * 4 * 1000 / 3 * 8 for s in sent)
 
 
-def _unused_address():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
-
-
 def test_a_neighbour_that_never_starts_is_named_within_twice_the_deadline():
-    dead = _unused_address()
+    dead = free_loopback_addresses(1)[0]
     with RingAllReduce(0, 2, deadline=1.0) as worker:
         started = time.monotonic()
         with pytest.raises(RingTimeoutError, match=f"rank 1 at {dead}.*never answered Hello"):
@@ -198,7 +192,7 @@ def test_a_ring_wired_in_the_wrong_order_is_refused_at_hello():
 
 
 def test_a_neighbour_that_starts_late_is_waited_for():
-    late_port_holder = _unused_address()
+    late_port_holder = free_loopback_addresses(1)[0]
     host, port = late_port_holder.rsplit(":", 1)
     with RingAllReduce(0, 2, deadline=10.0) as first, futures.ThreadPoolExecutor(max_workers=1) as pool:
         connecting = pool.submit(first.connect, [first.address, late_port_holder])

@@ -9,7 +9,6 @@ batches differ and only a sample-weighted mean matches. Every thread join, RPC a
 
 import contextlib
 import re
-import socket
 import time
 from concurrent import futures
 
@@ -18,6 +17,7 @@ import pytest
 
 import matrixslow as ms
 from matrixslow.dist.allreduce import RingTimeoutError
+from matrixslow.dist.launch import free_loopback_addresses
 from matrixslow.dist.ps import ParameterServer
 from matrixslow.dist.trainers import DistTrainerParameterServer, DistTrainerRingAllReduce
 
@@ -55,12 +55,6 @@ def shard(index, size=None):
     size = SHARD_SIZE + index % 2 if size is None else size
     rng = np.random.default_rng(100 + index)
     return rng.normal(size=(size, FEATURES)), np.eye(CLASSES)[rng.integers(0, CLASSES, size)]
-
-
-def free_address():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
 
 
 def recording(trainer_class):
@@ -183,7 +177,7 @@ def test_the_workers_start_from_different_weights():
 @pytest.mark.parametrize("world_size", [2, 3])
 def test_ring_allreduce_training_equals_one_process_on_the_union(world_size, optimizer_name):
     shards = [shard(index) for index in range(world_size)]
-    addresses = [free_address() for _ in range(world_size)]
+    addresses = free_loopback_addresses(world_size)
     trainers = run_workers(ring_trainer(optimizer_name, addresses), shards)
     expected = reference_weights(optimizer_name, shards, steps_per_epoch=3)
     assert_matches_reference(trainers, expected)
@@ -201,7 +195,7 @@ def test_synchronous_parameter_server_training_equals_one_process_on_the_union(p
 
 def test_ring_workers_with_different_steps_per_epoch_all_fail_clearly():
     shards = [shard(0, size=10), shard(1, size=14)]  # 3 and 4 steps of 4 samples
-    addresses = [free_address() for _ in range(2)]
+    addresses = free_loopback_addresses(2)
     with pytest.raises(ValueError, match=r"different numbers of steps per epoch \[3, 4\]"):
         run_workers(ring_trainer("GradientDescent", addresses, timeout=5.0), shards)
 
@@ -238,7 +232,7 @@ def test_a_worker_index_outside_the_cluster_is_refused(trainer_class):
 
 
 def test_a_ring_worker_whose_neighbour_never_starts_fails_within_its_timeout():
-    addresses = [free_address(), free_address()]
+    addresses = free_loopback_addresses(2)
     trainer = ring_trainer("GradientDescent", addresses, timeout=1.0)(0, *build_mlp(seed=0))
     features, labels = shard(0)
     started = time.monotonic()
