@@ -77,6 +77,7 @@ class DistTrainerRingAllReduce(Trainer):
         self.worker_index = worker_index
         self.ring = RingAllReduce(worker_index, len(self.addresses), self.addresses[worker_index], deadline=timeout)
         self._connected = False
+        self._finished = False
 
     def _variable_weights_init(self):
         if not self._connected:
@@ -96,6 +97,8 @@ class DistTrainerRingAllReduce(Trainer):
         every_worker, _ = self.ring.allreduce(steps, 1)
         check_steps_per_epoch(every_worker, self.worker_index)
         super().main_loop(train, test)
+        self.ring.say_goodbye()  # at once, so that a neighbour's close() need not wait for ours
+        self._finished = True
 
     def _optimizer_update(self):
         sums = {node.name: node_sum for node, node_sum in self.optimizer.acc_gradient.items()}
@@ -106,8 +109,8 @@ class DistTrainerRingAllReduce(Trainer):
         self.optimizer.update()
 
     def close(self):
-        """Stop this worker's ring server; safe to call twice."""
-        self.ring.close()
+        """Stop this worker's ring server (after training, once the left neighbour is done); safe to call twice."""
+        self.ring.close(wait_for_left=self._finished)
 
 
 class DistTrainerParameterServer(Trainer):

@@ -55,6 +55,8 @@ def test_parameter_server_mode_trains_the_example_to_identical_weights(tmp_path)
 def test_more_training_changes_the_checksum_so_equal_checksums_mean_something(tmp_path):
     ring = launch("--mode", "allreduce", "--workers", 2, EXAMPLE, "--epochs", 1, cwd=tmp_path)
     longer = launch("--mode", "allreduce", "--workers", 2, EXAMPLE, "--epochs", 2, cwd=tmp_path)
+    assert_every_worker_agrees(ring, 2)
+    assert_every_worker_agrees(longer, 2)
     assert checksums(ring.stdout)[0] != checksums(longer.stdout)[0]
 
 

@@ -82,16 +82,21 @@ class ChunkInbox:
 
 
 class RingAllReduceServicer(allreduce_pb2_grpc.RingAllReduceServicer):
-    """Answers ``Hello`` with this worker's identity and files every ``Send`` in the inbox."""
+    """Answers ``Hello`` with this worker's identity, files every ``Send`` in the inbox, notes ``Goodbye``."""
 
     def __init__(self, rank, world_size, inbox):
         self.rank = rank
         self.world_size = world_size
         self.inbox = inbox
+        self.left_said_goodbye = threading.Event()
 
     def Hello(self, request, context):
         return allreduce_pb2.HelloReply(rank=self.rank, world_size=self.world_size, ready=True)
 
     def Send(self, request, context):
         self.inbox.put(request)
+        return allreduce_pb2.ChunkAck(accepted=True)
+
+    def Goodbye(self, request, context):
+        self.left_said_goodbye.set()
         return allreduce_pb2.ChunkAck(accepted=True)

@@ -8,6 +8,7 @@ ring. Every worker sends ``2 (N - 1) / N`` of the buffer whatever ``N`` is, whic
 ring scales where a central server does not.
 """
 
+import contextlib
 import time
 from concurrent import futures
 
@@ -74,11 +75,12 @@ class RingAllReduce:
         self._channel = None
         self._right = None
         self._inbox = ChunkInbox()
+        self._failed = False  # an exchange raised: close() must not wait for a goodbye
+        self._said_goodbye = False
         options = channel_options(max_message_bytes)
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=options)
-        allreduce_pb2_grpc.add_RingAllReduceServicer_to_server(
-            RingAllReduceServicer(rank, world_size, self._inbox), self._server
-        )
+        self._servicer = RingAllReduceServicer(rank, world_size, self._inbox)
+        allreduce_pb2_grpc.add_RingAllReduceServicer_to_server(self._servicer, self._server)
         host = listen.rsplit(":", 1)[0]
         port = self._server.add_insecure_port(listen)
         if port == 0:
@@ -172,6 +174,14 @@ class RingAllReduce:
             raise RuntimeError(f"ring worker {self.rank}: call connect(addresses) before allreduce")
         step = self._step
         self._step += 1
+        try:
+            return self._ring_exchange(step, buffer, sample_count)
+        except BaseException:
+            self._failed = True
+            raise
+
+    def _ring_exchange(self, step, buffer, sample_count):
+        """Reduce-scatter then all-gather; the body of ``allreduce``."""
         flat = buffer.reshape(-1).copy()
         # array_split views share flat's memory, so writing a segment writes the result.
         segments = np.array_split(flat, self.world_size)
@@ -232,13 +242,35 @@ class RingAllReduce:
             )
         return received
 
-    def close(self):
-        """Stop the server and close the channel; safe to call twice."""
+    def close(self, wait_for_left=False):
+        """Stop the server and close the channel; safe to call twice.
+
+        A worker that finished its last allreduce has received every chunk, but its left
+        neighbour may still be waiting for the acknowledgement of the last one. The server
+        therefore stops with a grace period for calls in flight, and with ``wait_for_left``
+        (what a worker process about to exit wants) each worker first tells its right
+        neighbour it is done and waits, up to the deadline, for the left neighbour to say the
+        same. Nobody waits after a failed exchange, and ``wait_for_left`` needs every worker
+        to close at about the same time (not one after another in a single thread).
+        """
         if self._channel is not None:
+            if wait_for_left and not self._failed:
+                self.say_goodbye()
+                self._servicer.left_said_goodbye.wait(self.deadline)
             self._channel.close()
             self._channel = None
             self._right = None
-        self._server.stop(grace=None).wait(timeout=self.deadline)
+        self._server.stop(grace=self.deadline).wait(timeout=self.deadline)
+
+    def say_goodbye(self):
+        """Tell the right neighbour this worker will send nothing more (once; ``close`` may do it)."""
+        if self._said_goodbye or self._right is None:
+            return
+        self._said_goodbye = True
+        # A neighbour that is gone already needed nothing more from us.
+        with contextlib.suppress(grpc.RpcError):
+            farewell = allreduce_pb2.HelloRequest(sender=self.rank, world_size=self.world_size)
+            self._right.Goodbye(farewell, timeout=self.deadline)
 
     def __enter__(self):
         return self

@@ -44,6 +44,11 @@ class RingAllReduceStub:
                 request_serializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.Chunk.SerializeToString,
                 response_deserializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.ChunkAck.FromString,
                 _registered_method=True)
+        self.Goodbye = channel.unary_unary(
+                '/matrixslow.dist.RingAllReduce/Goodbye',
+                request_serializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.HelloRequest.SerializeToString,
+                response_deserializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.ChunkAck.FromString,
+                _registered_method=True)
 
 
 class RingAllReduceServicer:
@@ -63,6 +68,14 @@ class RingAllReduceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Goodbye(self, request, context):
+        """The caller has finished every exchange: the callee may now stop its server without
+        cutting off the acknowledgement of the caller's last Send.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RingAllReduceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -74,6 +87,11 @@ def add_RingAllReduceServicer_to_server(servicer, server):
             'Send': grpc.unary_unary_rpc_method_handler(
                     servicer.Send,
                     request_deserializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.Chunk.FromString,
+                    response_serializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.ChunkAck.SerializeToString,
+            ),
+            'Goodbye': grpc.unary_unary_rpc_method_handler(
+                    servicer.Goodbye,
+                    request_deserializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.HelloRequest.FromString,
                     response_serializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.ChunkAck.SerializeToString,
             ),
     }
@@ -130,6 +148,33 @@ class RingAllReduce:
             target,
             '/matrixslow.dist.RingAllReduce/Send',
             matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.Chunk.SerializeToString,
+            matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.ChunkAck.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Goodbye(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/matrixslow.dist.RingAllReduce/Goodbye',
+            matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.HelloRequest.SerializeToString,
             matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.ChunkAck.FromString,
             options,
             channel_credentials,
