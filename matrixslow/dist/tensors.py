@@ -165,6 +165,30 @@ def join_payload(parts, shape=None, name="tensor"):
     return flat.reshape(shape)
 
 
+def server_options(max_message_bytes):
+    """``channel_options`` plus what a server needs: refuse a port another process already holds.
+
+    gRPC sets SO_REUSEPORT on Linux by default, so a second server on a busy port would
+    start and silently share its connections with the first; a port in use must be an error.
+    """
+    return channel_options(max_message_bytes) + [("grpc.so_reuseport", 0)]
+
+
+def bind(server, address, who):
+    """``server.add_insecure_port(address)``, with an error that says who could not listen where, and why."""
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as error:
+        port, cause = 0, error
+    else:
+        cause = None
+    if port == 0:
+        raise RuntimeError(
+            f"{who} cannot listen on {address}: the port is in use or the host is not this machine's"
+        ) from cause
+    return port
+
+
 def channel_options(max_message_bytes):
     """gRPC channel/server options that raise both message limits to ``max_message_bytes``.
 

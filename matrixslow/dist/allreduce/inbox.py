@@ -11,6 +11,10 @@ class RingTimeoutError(TimeoutError):
     """A neighbour did not answer or did not send in time; the message names its address."""
 
 
+class RingAbortedError(RingTimeoutError):
+    """Another worker gave up on the ring; the message is its reason, naming the peer it lost."""
+
+
 class ChunkInbox:
     """Chunks from the left neighbour, keyed by ``(step, phase, sequence)``.
 
@@ -22,6 +26,18 @@ class ChunkInbox:
     def __init__(self):
         self._parts = {}
         self._arrived = threading.Condition()
+        self.abort_reason = None  # set when a neighbour reports that the ring has failed
+
+    def abort(self, reason):
+        """Wake the worker thread: the ring failed elsewhere, for ``reason``."""
+        with self._arrived:
+            if self.abort_reason is None:
+                self.abort_reason = reason
+            self._arrived.notify_all()
+
+    def raise_if_aborted(self):
+        if self.abort_reason is not None:
+            raise RingAbortedError(f"the ring was aborted: {self.abort_reason}")
 
     def put(self, chunk):
         """Store one part (a ``Chunk`` message); called from gRPC server threads."""
@@ -58,6 +74,7 @@ class ChunkInbox:
         give_up_at = time.monotonic() + timeout
         with self._arrived:
             while not self._complete(key):
+                self.raise_if_aborted()
                 remaining = give_up_at - time.monotonic()
                 if remaining <= 0:
                     received = len(self._parts.get(key, {}))
@@ -82,7 +99,7 @@ class ChunkInbox:
 
 
 class RingAllReduceServicer(allreduce_pb2_grpc.RingAllReduceServicer):
-    """Answers ``Hello`` with this worker's identity, files every ``Send`` in the inbox, notes ``Goodbye``."""
+    """Answers ``Hello``, files every ``Send`` in the inbox, and notes ``Goodbye`` and ``Abort``."""
 
     def __init__(self, rank, world_size, inbox):
         self.rank = rank
@@ -95,6 +112,10 @@ class RingAllReduceServicer(allreduce_pb2_grpc.RingAllReduceServicer):
 
     def Send(self, request, context):
         self.inbox.put(request)
+        return allreduce_pb2.ChunkAck(accepted=True)
+
+    def Abort(self, request, context):
+        self.inbox.abort(f"worker {request.sender} reports: {request.reason}")
         return allreduce_pb2.ChunkAck(accepted=True)
 
     def Goodbye(self, request, context):

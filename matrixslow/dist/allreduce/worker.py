@@ -16,12 +16,14 @@ import grpc
 import numpy as np
 
 from ..proto import allreduce_pb2, allreduce_pb2_grpc
-from ..tensors import channel_options, split_payload
-from .inbox import ChunkInbox, RingAllReduceServicer, RingTimeoutError
+from ..tensors import bind, channel_options, server_options, split_payload
+from .inbox import ChunkInbox, RingAbortedError, RingAllReduceServicer, RingTimeoutError
 
 DEFAULT_DEADLINE_SECONDS = 10.0
 # gRPC's own default receive limit; larger segments go in several parts.
 DEFAULT_MAX_MESSAGE_BYTES = 4 << 20
+# How long telling a neighbour that the ring failed may take; it may be gone already.
+ABORT_SECONDS = 1.0
 # How long one Hello attempt may wait before the handshake tries again.
 HELLO_RETRY_SECONDS = 0.25
 # gRPC waits a second before its first reconnect by default; a ring starting up wants to see a late neighbour sooner.
@@ -77,14 +79,12 @@ class RingAllReduce:
         self._inbox = ChunkInbox()
         self._failed = False  # an exchange raised: close() must not wait for a goodbye
         self._said_goodbye = False
-        options = channel_options(max_message_bytes)
+        options = server_options(max_message_bytes)
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=options)
         self._servicer = RingAllReduceServicer(rank, world_size, self._inbox)
         allreduce_pb2_grpc.add_RingAllReduceServicer_to_server(self._servicer, self._server)
         host = listen.rsplit(":", 1)[0]
-        port = self._server.add_insecure_port(listen)
-        if port == 0:
-            raise RuntimeError(f"ring worker {rank} could not listen on {listen}")
+        port = bind(self._server, listen, f"ring worker {rank}")
         self.address = f"{host}:{port}"
         self._server.start()
 
@@ -176,9 +176,18 @@ class RingAllReduce:
         self._step += 1
         try:
             return self._ring_exchange(step, buffer, sample_count)
-        except BaseException:
+        except BaseException as error:
             self._failed = True
+            self._abort_neighbours(error)
             raise
+
+    def _abort_neighbours(self, error):
+        """Tell both neighbours why this worker gives up, so that they stop at once and name the first failure."""
+        reason = str(error) if not isinstance(error, RingAbortedError) else self._inbox.abort_reason
+        request = allreduce_pb2.AbortRequest(sender=self.rank, reason=reason)
+        for address in {self.left_address, self.right_address}:
+            with contextlib.suppress(grpc.RpcError), grpc.insecure_channel(address) as channel:
+                allreduce_pb2_grpc.RingAllReduceStub(channel).Abort(request, timeout=ABORT_SECONDS)
 
     def _ring_exchange(self, step, buffer, sample_count):
         """Reduce-scatter then all-gather; the body of ``allreduce``."""
@@ -219,6 +228,8 @@ class RingAllReduce:
             try:
                 self._right.Send(chunk, timeout=self.deadline)
             except grpc.RpcError as error:
+                # The right neighbour may have gone because the ring failed elsewhere first: report that.
+                self._inbox.raise_if_aborted()
                 raise RingTimeoutError(
                     f"ring worker {self.rank} could not send segment {segment} to right neighbour at "
                     f"{self.right_address}: {error.code().name} {error.details()}"

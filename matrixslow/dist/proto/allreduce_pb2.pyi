@@ -16,6 +16,14 @@ PHASE_UNSPECIFIED: Phase
 SCATTER_REDUCE: Phase
 ALL_GATHER: Phase
 
+class AbortRequest(_message.Message):
+    __slots__ = ("sender", "reason")
+    SENDER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    sender: int
+    reason: str
+    def __init__(self, sender: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class HelloRequest(_message.Message):
     __slots__ = ("sender", "world_size")
     SENDER_FIELD_NUMBER: _ClassVar[int]

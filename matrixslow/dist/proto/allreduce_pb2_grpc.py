@@ -49,6 +49,11 @@ class RingAllReduceStub:
                 request_serializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.HelloRequest.SerializeToString,
                 response_deserializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.ChunkAck.FromString,
                 _registered_method=True)
+        self.Abort = channel.unary_unary(
+                '/matrixslow.dist.RingAllReduce/Abort',
+                request_serializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.AbortRequest.SerializeToString,
+                response_deserializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.ChunkAck.FromString,
+                _registered_method=True)
 
 
 class RingAllReduceServicer:
@@ -76,6 +81,14 @@ class RingAllReduceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Abort(self, request, context):
+        """The caller gave up on the ring (a peer died or timed out): the callee stops too, and
+        reports the caller's reason, so every worker names the peer that failed first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RingAllReduceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -92,6 +105,11 @@ def add_RingAllReduceServicer_to_server(servicer, server):
             'Goodbye': grpc.unary_unary_rpc_method_handler(
                     servicer.Goodbye,
                     request_deserializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.HelloRequest.FromString,
+                    response_serializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.ChunkAck.SerializeToString,
+            ),
+            'Abort': grpc.unary_unary_rpc_method_handler(
+                    servicer.Abort,
+                    request_deserializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.AbortRequest.FromString,
                     response_serializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.ChunkAck.SerializeToString,
             ),
     }
@@ -175,6 +193,33 @@ class RingAllReduce:
             target,
             '/matrixslow.dist.RingAllReduce/Goodbye',
             matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.HelloRequest.SerializeToString,
+            matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.ChunkAck.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Abort(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/matrixslow.dist.RingAllReduce/Abort',
+            matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.AbortRequest.SerializeToString,
             matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.ChunkAck.FromString,
             options,
             channel_credentials,

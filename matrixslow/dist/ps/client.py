@@ -21,6 +21,23 @@ class StaleGradientError(RuntimeError):
         self.server_step = server_step
 
 
+class ShardCallError(grpc.RpcError):
+    """A call to one parameter-server shard failed; the message names the shard, ``code()`` is gRPC's."""
+
+    def __init__(self, worker, address, error):
+        super().__init__(
+            f"worker {worker}: parameter server {address} failed the call: {error.code().name} {error.details()}"
+        )
+        self.address = address
+        self.error = error
+
+    def code(self):
+        return self.error.code()
+
+    def details(self):
+        return self.error.details()
+
+
 class ParameterServerClient:
     """One worker's connection to every parameter-server shard.
 
@@ -55,7 +72,14 @@ class ParameterServerClient:
 
     def _on_every_shard(self, call):
         """Run ``call(shard)`` for every shard at once; results in shard order, the first error raised."""
-        return list(self._pool.map(call, range(len(self._stubs))))
+
+        def naming_the_shard(shard):
+            try:
+                return call(shard)
+            except grpc.RpcError as error:
+                raise ShardCallError(self.worker, self.addresses[shard], error) from error
+
+        return list(self._pool.map(naming_the_shard, range(len(self._stubs))))
 
     def _by_shard(self, arrays):
         self._require_plan()
@@ -88,7 +112,9 @@ class ParameterServerClient:
 
         def init_shard(shard):
             request = pb.InitRequest(worker=self.worker, variables=named_tensors(groups[shard]))
-            return arrays_from(self._stubs[shard].Init(request, timeout=self.rpc_timeout).variables)
+            # wait_for_ready: on a cluster of machines a shard may still be starting when the workers are.
+            reply = self._stubs[shard].Init(request, timeout=self.rpc_timeout, wait_for_ready=True)
+            return arrays_from(reply.variables)
 
         return _merged(self._on_every_shard(init_shard))
 
@@ -165,7 +191,7 @@ class ParameterServerClient:
 
         def pull_shard(shard):
             request = pb.PullRequest(worker=self.worker, content=pb.VALUES)
-            reply = self._stubs[shard].Pull(request, timeout=self.rpc_timeout)
+            reply = self._stubs[shard].Pull(request, timeout=self.rpc_timeout, wait_for_ready=True)
             return arrays_from(reply.tensors), reply.step
 
         results = self._on_every_shard(pull_shard)

@@ -13,7 +13,7 @@ import grpc
 from ..proto import parameter_server_pb2 as pb
 from ..proto import parameter_server_pb2_grpc as pb_grpc
 from ..proto.tensor_pb2 import NamedTensor
-from ..tensors import channel_options, from_proto, to_proto
+from ..tensors import bind, from_proto, server_options, to_proto
 from .state import SYNC, NotReadyError, ParameterState, VariableMismatchError
 
 # 256 MB: a 64 MB variable and its envelope pass with room to spare.
@@ -121,7 +121,7 @@ class ParameterServer:
         self._requested_address = address
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_threads or num_workers + EXTRA_THREADS),
-            options=channel_options(max_message_bytes),
+            options=server_options(max_message_bytes),
         )
         pb_grpc.add_ParameterServiceServicer_to_server(ParameterServicer(self.state, long_poll_seconds), self._server)
         self.address = None
@@ -129,9 +129,7 @@ class ParameterServer:
     def start(self):
         """Bind and serve; returns the ``host:port`` actually bound."""
         host = self._requested_address.rsplit(":", 1)[0]
-        port = self._server.add_insecure_port(self._requested_address)
-        if port == 0:
-            raise RuntimeError(f"parameter server could not bind {self._requested_address}")
+        port = bind(self._server, self._requested_address, "parameter server")
         self._server.start()
         self.address = f"{host}:{port}"
         return self.address
