@@ -9,14 +9,14 @@ weights: synchronous data parallelism leaves every worker with the very same wei
 """
 
 import argparse
-import hashlib
 import sys
+import time
 
 import numpy as np
 
 import matrixslow as ms
 from matrixslow.dist import cluster
-from matrixslow.dist.trainers import DistTrainerParameterServer, DistTrainerRingAllReduce
+from matrixslow.dist.trainers import DistTrainerParameterServer, DistTrainerRingAllReduce, weights_checksum
 
 FEATURES, HIDDEN, CLASSES = 4, 8, 3
 
@@ -30,25 +30,27 @@ def synthetic_shard(index, samples):
     return features, np.eye(CLASSES)[labels]
 
 
-def build_mlp(seed):
+def build_mlp(seed, hidden=HIDDEN):
     """Input, label and loss nodes of a two-layer perceptron; weights drawn from ``seed``."""
     np.random.seed(seed)  # a different start on every worker: the trainer syncs it to worker 0's
     with ms.core.Graph() as graph:
         x = ms.Variable(dim=(FEATURES, 1), init=False, trainable=False, name="x")
         y = ms.Variable(dim=(CLASSES, 1), init=False, trainable=False, name="y")
-        hidden = ms.layer.fc(x, FEATURES, HIDDEN, "Tanh")
-        logits = ms.layer.fc(hidden, HIDDEN, CLASSES, None)
+        hidden_layer = ms.layer.fc(x, FEATURES, hidden, "Tanh")
+        logits = ms.layer.fc(hidden_layer, hidden, CLASSES, None)
         loss = ms.ops.loss.CrossEntropyWithSoftMax(logits, y)
     return graph, x, y, loss
 
 
-def weights_checksum(graph):
-    """SHA-256 over every trainable weight, in name order, byte for byte."""
-    digest = hashlib.sha256()
-    for node in sorted((node for node in graph.nodes if getattr(node, "trainable", False)), key=lambda n: n.name):
-        digest.update(node.name.encode())
-        digest.update(np.ascontiguousarray(node.value, dtype=np.float64).tobytes())
-    return digest.hexdigest()
+def slow_down(trainer, seconds):
+    """Make every step of ``trainer`` take ``seconds`` longer, so that a test can stop a job mid-training."""
+    update = trainer._optimizer_update
+
+    def slow_update():
+        time.sleep(seconds)
+        update()
+
+    trainer._optimizer_update = slow_update
 
 
 def main(argv=None):
@@ -56,7 +58,12 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--samples", type=int, default=64, help="samples per worker")
+    parser.add_argument("--hidden", type=int, default=HIDDEN, help="hidden units (every worker must agree)")
     parser.add_argument("--learning-rate", type=float, default=0.05)
+    parser.add_argument(
+        "--optimizer", default="Adam", choices=["GradientDescent", "Momentum", "AdaGrad", "RMSProp", "Adam"]
+    )
+    parser.add_argument("--step-delay", type=float, default=0.0, help="seconds to sleep per step (fault tests)")
     args = parser.parse_args(argv)
 
     place = cluster.current()
@@ -64,18 +71,23 @@ def main(argv=None):
         sys.exit(f"dist_mlp.py runs workers only; the launcher serves role {place.role!r} itself")
     trainer_class = DistTrainerParameterServer if place.mode == cluster.PS_MODE else DistTrainerRingAllReduce
 
-    graph, x, y, loss = build_mlp(seed=place.index)
+    graph, x, y, loss = build_mlp(seed=place.index, hidden=args.hidden)
+    optimizer = getattr(ms.optimizer, args.optimizer)(graph, loss, args.learning_rate)
     features, labels = synthetic_shard(place.index, args.samples)
     trainer = trainer_class(
-        [x], y, loss, ms.optimizer.Adam(graph, loss, args.learning_rate), args.epochs,
-        batch_size=args.batch_size, seed=place.index, verbose=False,
-        cluster_conf=place.cluster_conf, worker_index=place.index,
+        [x], y, loss, optimizer, args.epochs,
+        batch_size=args.batch_size, seed=place.index, verbose=False, **place.trainer_options(),
     )  # fmt: skip
     print(f"{place.mode} worker {place.index} of {place.num_workers}: {len(labels)} samples", flush=True)
+    if args.step_delay:
+        slow_down(trainer, args.step_delay)
     try:
         trainer.train_and_eval({"x": features}, labels)
     finally:
         trainer.close()
+    if trainer.resume_step:
+        print(f"resumed from checkpoint step {trainer.resume_step}", flush=True)
+    print(f"trained to step {trainer.global_step}", flush=True)
     print(f"final loss {trainer.history[-1]['loss']:.4f}", flush=True)
     print(f"weights sha256 {weights_checksum(graph)}", flush=True)
 

@@ -2,8 +2,10 @@
 
 ``python -m matrixslow.dist.launch`` starts every process with three variables:
 ``MATRIXSLOW_CLUSTER`` (the spec as JSON, ``{"ps": [...], "workers": [...]}``),
-``MATRIXSLOW_ROLE`` (``worker`` or ``ps``) and ``MATRIXSLOW_INDEX``. A training script
-calls ``current()`` and hands ``cluster_conf`` and ``index`` to its distributed trainer.
+``MATRIXSLOW_ROLE`` (``worker`` or ``ps``) and ``MATRIXSLOW_INDEX``, and the job's options
+``MATRIXSLOW_DEADLINE`` (seconds a peer may stay silent) and, when checkpointing,
+``MATRIXSLOW_CHECKPOINT_DIR`` and ``MATRIXSLOW_CHECKPOINT_EVERY``. A training script calls
+``current()`` and hands ``trainer_options()`` to its distributed trainer.
 """
 
 import json
@@ -13,6 +15,10 @@ from dataclasses import dataclass
 CLUSTER_ENV = "MATRIXSLOW_CLUSTER"
 ROLE_ENV = "MATRIXSLOW_ROLE"
 INDEX_ENV = "MATRIXSLOW_INDEX"
+DEADLINE_ENV = "MATRIXSLOW_DEADLINE"
+CHECKPOINT_DIR_ENV = "MATRIXSLOW_CHECKPOINT_DIR"
+CHECKPOINT_EVERY_ENV = "MATRIXSLOW_CHECKPOINT_EVERY"
+DEFAULT_DEADLINE_SECONDS = 10.0
 
 WORKER, PS = "worker", "ps"
 ROLES = (WORKER, PS)
@@ -37,12 +43,31 @@ class ClusterRole:
         ``"ps"`` when the spec lists parameter servers, else ``"allreduce"``.
     cluster_conf : dict
         ``{"ps": [...], "workers": [...]}`` of ``host:port`` strings, ready for the trainers.
+    deadline : float
+        Seconds any peer may stay silent before this process gives up on it.
+    checkpoint_dir : str or None
+        Where worker 0 saves checkpoints (and a restarted job resumes from).
+    checkpoint_every : int or None
+        Steps between checkpoints.
     """
 
     role: str
     index: int
     mode: str
     cluster_conf: dict
+    deadline: float = DEFAULT_DEADLINE_SECONDS
+    checkpoint_dir: str | None = None
+    checkpoint_every: int | None = None
+
+    def trainer_options(self):
+        """The keyword arguments both distributed trainers take from the launch: one call in a script."""
+        return {
+            "cluster_conf": self.cluster_conf,
+            "worker_index": self.index,
+            "timeout": self.deadline,
+            "checkpoint_dir": self.checkpoint_dir,
+            "checkpoint_every": self.checkpoint_every,
+        }
 
     @property
     def num_workers(self):
@@ -108,9 +133,26 @@ def check_role(spec, role, index, source):
         raise ClusterError(f'{source}: {role} index {index} is outside field "{field}" ({len(spec[field])} entries)')
 
 
-def environment(spec, role, index):
+def environment(spec, role, index, deadline=DEFAULT_DEADLINE_SECONDS, checkpoint_dir=None, checkpoint_every=None):
     """The variables that tell a process its place: ``{name: value}`` to add to its environment."""
-    return {CLUSTER_ENV: json.dumps(spec), ROLE_ENV: role, INDEX_ENV: str(index)}
+    env = {CLUSTER_ENV: json.dumps(spec), ROLE_ENV: role, INDEX_ENV: str(index), DEADLINE_ENV: repr(float(deadline))}
+    if checkpoint_dir is not None:
+        env[CHECKPOINT_DIR_ENV] = os.fspath(checkpoint_dir)
+        env[CHECKPOINT_EVERY_ENV] = str(int(checkpoint_every or 100))
+    return env
+
+
+def _number(environ, name, kind, default):
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ClusterError(f"{name}: expected a positive {kind.__name__}, got {raw!r}") from None
+    if value <= 0:
+        raise ClusterError(f"{name}: expected a positive {kind.__name__}, got {raw!r}")
+    return value
 
 
 def current(environ=None):
@@ -137,4 +179,12 @@ def current(environ=None):
     if not raw_index.isdigit():
         raise ClusterError(f"{INDEX_ENV}: expected a non-negative integer, got {raw_index!r}")
     check_role(spec, role, int(raw_index), f"{ROLE_ENV}/{INDEX_ENV}")
-    return ClusterRole(role=role, index=int(raw_index), mode=mode_of(spec), cluster_conf=spec)
+    return ClusterRole(
+        role=role,
+        index=int(raw_index),
+        mode=mode_of(spec),
+        cluster_conf=spec,
+        deadline=_number(environ, DEADLINE_ENV, float, DEFAULT_DEADLINE_SECONDS),
+        checkpoint_dir=environ.get(CHECKPOINT_DIR_ENV),
+        checkpoint_every=_number(environ, CHECKPOINT_EVERY_ENV, int, None),
+    )

@@ -175,17 +175,21 @@ def _worker_command(script, script_args):
     return [sys.executable, script, *script_args]
 
 
-def run_local(spec, script, script_args, grace, timeout, bind_host=None):
-    """Start every shard and worker of ``spec`` here; returns the exit status."""
+def run_local(spec, script, script_args, grace, timeout, bind_host=None, options=None):
+    """Start every shard and worker of ``spec`` here; returns the exit status.
+
+    ``options`` are the job's keyword arguments for ``cluster.environment`` (deadline, checkpoints).
+    """
+    options = options or {}
     job = Job(grace)
     try:
         for index, address in enumerate(spec["ps"]):
-            place = cluster.environment(spec, cluster.PS, index)
+            place = cluster.environment(spec, cluster.PS, index, **options)
             process = job.start(f"ps {index}", _ps_command(index, bind_host), place)
             wait_until_listening(address, process, PS_READY_SECONDS)
         command = _worker_command(script, script_args)
         workers = [
-            job.start(f"worker {index}", command, cluster.environment(spec, cluster.WORKER, index))
+            job.start(f"worker {index}", command, cluster.environment(spec, cluster.WORKER, index, **options))
             for index in range(len(spec["workers"]))
         ]
         return job.wait_for(workers, timeout)
@@ -199,14 +203,14 @@ def run_local(spec, script, script_args, grace, timeout, bind_host=None):
         job.stop_all()
 
 
-def run_one(spec, role, index, script, script_args, grace, timeout, bind_host=None):
+def run_one(spec, role, index, script, script_args, grace, timeout, bind_host=None, options=None):
     """Run just this machine's ``role`` ``index`` of ``spec``; returns the exit status."""
     if role == cluster.PS:
         return serve_ps(spec, index, bind_host)
     job = Job(grace)
     try:
         command = _worker_command(script, script_args)
-        worker = job.start(f"worker {index}", command, cluster.environment(spec, role, index))
+        worker = job.start(f"worker {index}", command, cluster.environment(spec, role, index, **(options or {})))
         return job.wait_for([worker], timeout)
     except KeyboardInterrupt:
         return 130
@@ -225,6 +229,12 @@ def parse_args(argv):
     parser.add_argument("--bind", metavar="HOST", help="host servers bind (default: the spec's; 127.0.0.1 locally)")
     parser.add_argument("--grace", type=float, default=DEFAULT_GRACE_SECONDS, help="seconds from SIGTERM to SIGKILL")
     parser.add_argument("--timeout", type=float, help="stop everything after this many seconds")
+    parser.add_argument(
+        "--deadline", type=float, default=cluster.DEFAULT_DEADLINE_SECONDS,
+        help="seconds a worker waits for a silent peer before failing with its name (default 10)",
+    )  # fmt: skip
+    parser.add_argument("--checkpoint-dir", metavar="DIR", help="worker 0 saves checkpoints here; a rerun resumes")
+    parser.add_argument("--checkpoint-every", type=int, default=100, metavar="K", help="steps between checkpoints")
     parser.add_argument("--serve-ps", action="store_true", help=argparse.SUPPRESS)  # set by the launcher itself
     parser.add_argument("script", nargs="?", help="the training script every worker runs")
     parser.add_argument("script_args", nargs=argparse.REMAINDER)
@@ -233,6 +243,13 @@ def parse_args(argv):
 
 def main(argv=None):
     parser, args = parse_args(argv)
+    if args.deadline <= 0 or args.checkpoint_every < 1:
+        parser.error("--deadline must be positive and --checkpoint-every at least 1")
+    options = {
+        "deadline": args.deadline,
+        "checkpoint_dir": os.path.abspath(args.checkpoint_dir) if args.checkpoint_dir else None,
+        "checkpoint_every": args.checkpoint_every,
+    }
     try:
         if args.serve_ps:  # a shard started by run_local: its place is in the environment
             place = cluster.current()
@@ -247,7 +264,7 @@ def main(argv=None):
             if args.role == cluster.WORKER and not args.script:
                 parser.error("a worker needs the training script to run")
             return run_one(
-                spec, args.role, args.index, args.script, args.script_args, args.grace, args.timeout, args.bind
+                spec, args.role, args.index, args.script, args.script_args, args.grace, args.timeout, args.bind, options
             )
         if not args.mode:
             parser.error("give --mode allreduce|ps (one machine) or --cluster SPEC.json --role ... --index ...")
@@ -255,7 +272,7 @@ def main(argv=None):
             parser.error("give the training script every worker runs")
         spec = local_spec(args.mode, args.ps, args.workers)
         print(f"[launch] {args.mode} cluster {json.dumps(spec)}", flush=True)
-        return run_local(spec, args.script, args.script_args, args.grace, args.timeout, args.bind)
+        return run_local(spec, args.script, args.script_args, args.grace, args.timeout, args.bind, options)
     except cluster.ClusterError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ on all the batches together. Every worker must run the same number of steps per 
 raises ``ValueError`` on every worker instead of leaving one waiting for the others.
 """
 
+import hashlib
 import time
 
 import grpc
@@ -15,11 +16,14 @@ import numpy as np
 
 from ..core.variable import Variable
 from ..trainer.trainer import Trainer
-from .allreduce import DEFAULT_DEADLINE_SECONDS, RingAllReduce, flatten_arrays, unflatten_arrays
+from .allreduce import DEFAULT_DEADLINE_SECONDS, MpiAllReduce, RingAllReduce, flatten_arrays, unflatten_arrays
+from .checkpoint import Checkpoints
 from .ps import ParameterServerClient, shard_variables
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 INIT_POLL_SECONDS = 0.02
+BACKENDS = ("grpc", "mpi")
+# 2**48 fingerprints, small enough to travel exactly as float64 inside a gradient-shaped buffer.
+FINGERPRINT_BITS = 48
 
 
 def trainable_values(graph):
@@ -27,10 +31,56 @@ def trainable_values(graph):
     return {node.name: node.value for node in graph.nodes if isinstance(node, Variable) and node.trainable}
 
 
+def weights_checksum(graph):
+    """SHA-256 over every trainable weight of ``graph``, in name order, byte for byte.
+
+    Synchronous data parallelism leaves every worker with the very same weights: equal
+    checksums printed by the workers show it.
+    """
+    digest = hashlib.sha256()
+    for name, value in sorted(trainable_values(graph).items()):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(value, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
 def set_values(graph, values):
     """Set each named Variable of ``graph`` to its value in ``values``."""
     for name, value in values.items():
         graph.get(name).set_value(np.asarray(value, dtype=graph.get(name).value.dtype))
+
+
+def graph_fingerprint(values):
+    """A 48-bit integer summarising the trainable variables' names, shapes and dtypes, for a start-up check."""
+    layout = ";".join(
+        f"{name}:{np.shape(value)}:{np.asarray(value).dtype.name}" for name, value in sorted(values.items())
+    )
+    return int.from_bytes(hashlib.sha256(layout.encode()).digest()[: FINGERPRINT_BITS // 8], "big")
+
+
+def check_same_graph(fingerprints, worker_index, values):
+    """Raise ``ValueError`` unless every worker's graph has the same trainable variables."""
+    fingerprints = [int(round(value)) for value in fingerprints]
+    if len(set(fingerprints)) != 1:
+        odd = [index for index, value in enumerate(fingerprints) if value != fingerprints[0]]
+        layout = {name: f"{np.asarray(value).dtype.name}{np.shape(value)}" for name, value in sorted(values.items())}
+        raise ValueError(
+            f"worker {worker_index}: the workers' graphs disagree: worker(s) {odd} have other trainable variables "
+            f"(names, shapes or dtypes) than worker 0; this worker has {layout}"
+        )
+
+
+def make_checkpoints(checkpoint_dir, checkpoint_every):
+    """``Checkpoints`` when a directory is given, else None; ``every`` defaults to 100 steps."""
+    if checkpoint_dir is None:
+        return None
+    return Checkpoints(checkpoint_dir, checkpoint_every or 100)
+
+
+def _checkpoint_if_due(trainer):
+    """Worker 0 saves a checkpoint when the step just made is due; every worker holds the same weights."""
+    if trainer.worker_index == 0 and trainer.checkpoints is not None and trainer.checkpoints.due(trainer.global_step):
+        trainer.checkpoints.save(trainer.optimizer.graph, trainer.global_step)
 
 
 def check_steps_per_epoch(steps_by_worker, worker_index):
@@ -62,20 +112,52 @@ class DistTrainerRingAllReduce(Trainer):
     *trainer_args, **trainer_kargs
         As for ``Trainer``.
     cluster_conf : dict
-        ``{"workers": ["host:port", ...]}``, indexed by worker; this worker listens on its own entry.
+        ``{"workers": ["host:port", ...]}``, indexed by worker; this worker listens on its own
+        entry. Not used with ``backend="mpi"``.
     worker_index : int
+        This worker's position; with ``backend="mpi"`` it is the MPI rank (and may be omitted).
     timeout : float
-        Seconds every ring exchange may wait for a neighbour.
+        Seconds every ring exchange may wait for a neighbour (gRPC backend).
+    backend : {"grpc", "mpi"}
+        ``"grpc"``: this package's ring over gRPC, processes started by ``matrixslow.dist.launch``.
+        ``"mpi"``: mpi4py's ``Allreduce`` on ``MPI.COMM_WORLD``, processes started by ``mpirun``.
+    checkpoint_dir, checkpoint_every : optional
+        Worker 0 saves the model there every ``checkpoint_every`` steps; a job started again
+        with the same directory resumes from the newest checkpoint.
 
-    Worker 0's initial weights reach every worker before the first step (an allreduce in which
-    the other workers contribute zeros). Call ``close()`` after training to stop the ring server.
+    Before the first step the workers check that their graphs have the same trainable variables
+    and the same steps per epoch, and worker 0's initial (or restored) weights reach every worker
+    (an allreduce in which the others contribute zeros). Call ``close()`` after training.
     """
 
-    def __init__(self, *trainer_args, cluster_conf, worker_index, timeout=DEFAULT_DEADLINE_SECONDS, **trainer_kargs):
+    def __init__(
+        self,
+        *trainer_args,
+        cluster_conf=None,
+        worker_index=None,
+        timeout=DEFAULT_DEADLINE_SECONDS,
+        backend="grpc",
+        checkpoint_dir=None,
+        checkpoint_every=None,
+        **trainer_kargs,
+    ):
         super().__init__(*trainer_args, **trainer_kargs)
-        self.addresses = _worker_addresses(cluster_conf, worker_index, type(self).__name__)
-        self.worker_index = worker_index
-        self.ring = RingAllReduce(worker_index, len(self.addresses), self.addresses[worker_index], deadline=timeout)
+        if backend == "mpi":
+            self.ring = MpiAllReduce()
+            if worker_index is not None and worker_index != self.ring.rank:
+                raise ValueError(f"DistTrainerRingAllReduce: worker_index {worker_index} is not the MPI rank")
+            self.addresses = None
+            self.worker_index = self.ring.rank
+        elif backend == "grpc":
+            if cluster_conf is None or worker_index is None:
+                raise ValueError("DistTrainerRingAllReduce: the grpc backend needs cluster_conf and worker_index")
+            self.addresses = _worker_addresses(cluster_conf, worker_index, type(self).__name__)
+            self.worker_index = worker_index
+            self.ring = RingAllReduce(worker_index, len(self.addresses), self.addresses[worker_index], deadline=timeout)
+        else:
+            raise ValueError(f"DistTrainerRingAllReduce: backend {backend!r} is not one of {list(BACKENDS)}")
+        self.num_workers = self.ring.world_size
+        self.checkpoints = make_checkpoints(checkpoint_dir, checkpoint_every)
         self._connected = False
         self._finished = False
 
@@ -84,20 +166,35 @@ class DistTrainerRingAllReduce(Trainer):
             self.ring.connect(self.addresses)
             self._connected = True
         values = trainable_values(self.optimizer.graph)
+        self._check_same_graph(values)
+        if self.worker_index == 0 and self.checkpoints is not None:
+            self.resume_step = self.checkpoints.restore(self.optimizer.graph)
+            values = trainable_values(self.optimizer.graph)
         buffer, layout = flatten_arrays(values)
-        if self.worker_index != 0:
-            buffer[:] = 0  # x + 0 == x exactly, so the sum is worker 0's weights bit for bit
-        total, _ = self.ring.allreduce(buffer, 1)
-        set_values(self.optimizer.graph, unflatten_arrays(total, layout))
+        # One extra element carries worker 0's resume step; x + 0 == x exactly, so with the
+        # others contributing zeros the sum is worker 0's weights (and step) bit for bit.
+        carrier = np.zeros(buffer.size + 1, dtype=buffer.dtype)
+        if self.worker_index == 0:
+            carrier[:-1], carrier[-1] = buffer, self.resume_step
+        total, _ = self.ring.allreduce(carrier, 1)
+        self.resume_step = int(round(float(total[-1])))
+        set_values(self.optimizer.graph, unflatten_arrays(total[:-1], layout))
+
+    def _check_same_graph(self, values):
+        # Each worker's fingerprint sits in its own slot, so every worker sees all of them.
+        slots = np.zeros(self.num_workers)
+        slots[self.worker_index] = graph_fingerprint(values)
+        every_worker, _ = self.ring.allreduce(slots, 1)
+        check_same_graph(every_worker, self.worker_index, values)
 
     def main_loop(self, train, test):
-        # Each worker's step count sits in its own slot, so every worker sees all of them.
-        steps = np.zeros(len(self.addresses))
+        steps = np.zeros(self.num_workers)
         steps[self.worker_index] = _steps_per_epoch(len(train[1]), self.batch_size)
         every_worker, _ = self.ring.allreduce(steps, 1)
         check_steps_per_epoch(every_worker, self.worker_index)
         super().main_loop(train, test)
-        self.ring.say_goodbye()  # at once, so that a neighbour's close() need not wait for ours
+        if hasattr(self.ring, "say_goodbye"):
+            self.ring.say_goodbye()  # at once, so that a neighbour's close() need not wait for ours
         self._finished = True
 
     def _optimizer_update(self):
@@ -107,6 +204,9 @@ class DistTrainerRingAllReduce(Trainer):
         # The global sums over the global sample count: update() then applies the exact global mean.
         self.optimizer.apply_gradients(unflatten_arrays(total, layout), summarize=False, acc_no=count)
         self.optimizer.update()
+
+    def _after_update(self):
+        _checkpoint_if_due(self)
 
     def close(self):
         """Stop this worker's ring server (after training, once the left neighbour is done); safe to call twice."""
@@ -127,13 +227,28 @@ class DistTrainerParameterServer(Trainer):
     worker_index : int
     timeout : float
         Seconds every RPC, and every wait for the other workers' pushes, may take.
+    checkpoint_dir, checkpoint_every : optional
+        Worker 0 saves the model there every ``checkpoint_every`` steps; a job started again
+        with the same directory resumes from the newest checkpoint.
 
     Every worker starts from worker 0's weights: the others wait until worker 0 has registered
-    its variables. Step 0 of the servers is spent on checking the steps per epoch; training steps follow from 1.
+    its variables (the servers refuse a worker whose variables differ in name, shape or dtype).
+    Step 0 of the servers is spent on checking the steps per epoch and passing on worker 0's
+    resume step; training steps follow from 1.
     """
 
-    def __init__(self, *trainer_args, cluster_conf, worker_index, timeout=DEFAULT_TIMEOUT_SECONDS, **trainer_kargs):
+    def __init__(
+        self,
+        *trainer_args,
+        cluster_conf,
+        worker_index,
+        timeout=DEFAULT_DEADLINE_SECONDS,
+        checkpoint_dir=None,
+        checkpoint_every=None,
+        **trainer_kargs,
+    ):
         super().__init__(*trainer_args, **trainer_kargs)
+        self.checkpoints = make_checkpoints(checkpoint_dir, checkpoint_every)
         _worker_addresses(cluster_conf, worker_index, type(self).__name__)
         self.num_workers = len(cluster_conf["workers"])
         self.worker_index = worker_index
@@ -142,6 +257,8 @@ class DistTrainerParameterServer(Trainer):
         self.step = 0
 
     def _variable_weights_init(self):
+        if self.worker_index == 0 and self.checkpoints is not None:
+            self.resume_step = self.checkpoints.restore(self.optimizer.graph)
         values = trainable_values(self.optimizer.graph)
         if self.worker_index != 0:
             # The first Init decides the start; waiting for worker 0's makes that start worker 0's weights.
@@ -171,18 +288,22 @@ class DistTrainerParameterServer(Trainer):
 
     def _exchange_steps_per_epoch(self, steps):
         # The servers only average gradients, so each worker writes its step count into its own
-        # element of a zero "gradient"; mean * total count gives every worker's count back.
+        # element of a zero "gradient", and worker 0 its resume step into the next one;
+        # mean * total count gives every value back.
         values = trainable_values(self.optimizer.graph)
         buffer, layout = flatten_arrays(values)
-        if buffer.size < self.num_workers:
+        if buffer.size < self.num_workers + 1:
             raise ValueError(f"worker {self.worker_index}: too few weights to exchange steps per epoch")
         buffer[:] = 0
         buffer[self.worker_index] = steps
+        if self.worker_index == 0:
+            buffer[self.num_workers] = self.resume_step
         self.client.push(self.step, unflatten_arrays(buffer, layout), 1)
         means, count = self.client.pull(self.step)
         self.step += 1
-        mean_buffer, _ = flatten_arrays(means)
-        check_steps_per_epoch(mean_buffer[: self.num_workers] * count, self.worker_index)
+        exchanged = flatten_arrays(means)[0][: self.num_workers + 1] * count
+        check_steps_per_epoch(exchanged[: self.num_workers], self.worker_index)
+        self.resume_step = int(round(float(exchanged[-1])))
 
     def _optimizer_update(self):
         sums = {node.name: node_sum for node, node_sum in self.optimizer.acc_gradient.items()}
@@ -191,6 +312,9 @@ class DistTrainerParameterServer(Trainer):
         self.step += 1
         self.optimizer.apply_gradients(means)  # means, not sums: acc_no becomes 1
         self.optimizer.update()
+
+    def _after_update(self):
+        _checkpoint_if_due(self)
 
     def close(self):
         """Close the connections to the shards."""

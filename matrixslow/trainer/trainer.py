@@ -89,6 +89,8 @@ class Trainer:
         self.eval_batch_size = int(eval_batch_size)
         self.history = []
         self.epoch = 0
+        self.global_step = 0  # optimizer updates so far, over all epochs
+        self.resume_step = 0  # updates already made before a restart: train() skips that many batches
 
     # -- the book's entry point -------------------------------------------
     def train_and_eval(self, train_x, train_y, test_x=None, test_y=None):
@@ -119,13 +121,20 @@ class Trainer:
         total_loss, seen = 0.0, 0
         epoch_batches = batches(len(labels), self.batch_size, self.rng if self.shuffle else None)
         for iteration, index in enumerate(self._progress(epoch_batches), start=1):
+            if self.global_step < self.resume_step:
+                # Trained before the restart; the shuffle above was still drawn, so the batches that follow
+                # are the very ones the interrupted run would have seen.
+                self.global_step += 1
+                continue
             self.one_step(inputs, labels, index)
             total_loss += float(np.sum(self.loss_op.value))
             seen += index.size
             self._optimizer_update()
+            self.global_step += 1
+            self._after_update()
             if self.verbose and self.print_iteration_interval and iteration % self.print_iteration_interval == 0:
                 logger.info("Epoch %d, iteration %d: mean loss %.4f", self.epoch + 1, iteration, total_loss / seen)
-        return total_loss / seen
+        return total_loss / seen if seen else float("nan")  # nan: the whole epoch was trained before a restart
 
     def eval(self, inputs, labels):
         """Evaluate the loss and every metric over prepared arrays, in batches."""
@@ -167,6 +176,9 @@ class Trainer:
 
     def _optimizer_update(self):
         self.optimizer.update()
+
+    def _after_update(self):
+        """Called after every optimizer update, ``global_step`` already counted (checkpoints hook in here)."""
 
     # -- helpers ------------------------------------------------------------
     def _prepare(self, x, y, what):

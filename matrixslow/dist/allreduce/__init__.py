@@ -2,17 +2,21 @@
 
 ``flatten`` lays a ``{name: gradient}`` dict out as one buffer and back, ``inbox`` is the
 receiving side (servicer and thread-safe chunk inbox), ``worker`` is the ``RingAllReduce``
-ring member that runs the reduce-scatter and all-gather steps.
+ring member that runs the reduce-scatter and all-gather steps, and ``mpi`` is ``MpiAllReduce``,
+the same interface over an MPI communicator (mpi4py is imported only when one is made).
 """
 
 from .flatten import Slot, flatten_arrays, unflatten_arrays
-from .inbox import ChunkInbox, RingAllReduceServicer, RingTimeoutError
+from .inbox import ChunkInbox, RingAbortedError, RingAllReduceServicer, RingTimeoutError
+from .mpi import MpiAllReduce
 from .worker import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_MESSAGE_BYTES, RingAllReduce
 
 __all__ = [
     "DEFAULT_DEADLINE_SECONDS",
     "DEFAULT_MAX_MESSAGE_BYTES",
     "ChunkInbox",
+    "MpiAllReduce",
+    "RingAbortedError",
     "RingAllReduce",
     "RingAllReduceServicer",
     "RingTimeoutError",
