@@ -1,0 +1,23 @@
+"""matrixslow serving: answer Predict calls for saved matrixslow models, like TensorFlow Serving.
+
+Export a trained model with its signature, one directory per version::
+
+    signature = serving.Exporter(graph).signature("x", "predict")
+    ms.trainer.Saver("models/digits/1").save(graph, service_signature=signature)
+
+serve it (``python -m serving --model-dir models/digits --port 8500 --http-port 8501``)
+and ask it::
+
+    serving.Client("127.0.0.1:8500").predict({"x": images})  # -> {"predict": array}
+
+Modules, one job each: ``exporter`` (signatures), ``model_store`` (versions, hot swap),
+``validation`` (request checks), ``batcher`` (dynamic batching, the one thread that runs
+the graph), ``predict`` (one request's path), ``grpc_server`` / ``http_server`` (front
+ends), ``metrics`` (Prometheus), ``server`` (wiring), ``client``, ``__main__`` (the command).
+Needs ``pip install matrixslow[serving]``.
+"""
+
+from .client import Client, ServingError
+from .exporter import Exporter, read_signature
+
+__all__ = ["Client", "Exporter", "ServingError", "read_signature"]

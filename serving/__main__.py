@@ -1,0 +1,84 @@
+"""``python -m serving --model-dir DIR`` (or ``matrixslow-serving``): serve a saved model over gRPC and HTTP.
+
+Exit status: 0 after SIGTERM or SIGINT (requests in flight are finished first), 2 when the
+model directory has no loadable version or a port cannot be bound (the message says why).
+"""
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+from .errors import ModelLoadError
+from .server import ServingApp, ServingConfig
+from .validation import DEFAULT_MAX_REQUEST_BYTES
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="matrixslow-serving", description=__doc__.splitlines()[0])
+    parser.add_argument("--model-dir", required=True, help="directory of versions DIR/1, DIR/2, ... (Saver output)")
+    parser.add_argument("--model-name", default=None, help="name clients use (default: the directory's name)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8500, help="gRPC port (default 8500)")
+    parser.add_argument("--http-port", type=int, default=None, help="HTTP/JSON and /metrics port (default: none)")
+    parser.add_argument("--max-batch-size", type=int, default=64, help="samples per forward pass; 1 = no batching")
+    parser.add_argument(
+        "--batch-timeout-ms", type=float, default=2.0, help="how long a request waits for others to join its batch"
+    )
+    parser.add_argument("--max-queue", type=int, default=1024, help="waiting requests before RESOURCE_EXHAUSTED")
+    parser.add_argument("--poll-seconds", type=float, default=1.0, help="how often to look for a new version")
+    parser.add_argument(
+        "--max-request-bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES, help="largest request's input values"
+    )
+    parser.add_argument("--threads", type=int, default=128, help="gRPC request threads")
+    parser.add_argument("--grace-seconds", type=float, default=30.0, help="time in-flight requests get on SIGTERM")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    for flag in ("max_batch_size", "max_queue", "max_request_bytes", "threads"):
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be at least 1")
+    if args.batch_timeout_ms < 0 or args.poll_seconds <= 0:
+        parser.error("--batch-timeout-ms must be >= 0 and --poll-seconds > 0")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    model_name = args.model_name or os.path.basename(os.path.normpath(args.model_dir))
+    config = ServingConfig(
+        model_dir=args.model_dir,
+        model_name=model_name,
+        host=args.host,
+        port=args.port,
+        http_port=args.http_port,
+        max_batch_size=args.max_batch_size,
+        batch_timeout_ms=args.batch_timeout_ms,
+        max_queue=args.max_queue,
+        poll_seconds=args.poll_seconds,
+        max_request_bytes=args.max_request_bytes,
+        threads=args.threads,
+        grace_seconds=args.grace_seconds,
+    )
+    app = ServingApp(config)
+    try:
+        app.start()
+    except (ModelLoadError, OSError, RuntimeError) as error:
+        print(f"matrixslow-serving: cannot start: {error}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    # The handler only sets the event: the main thread does the stopping, outside signal context.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        pass
+    logging.getLogger("serving").info("stopping: finishing requests in flight")
+    app.stop()
+    logging.getLogger("serving").info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

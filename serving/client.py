@@ -1,0 +1,118 @@
+"""The Python client: ``serving.Client("127.0.0.1:8500").predict({"x": array})`` -> {output name: array}."""
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from matrixslow.dist.tensors import GRPC_MAX_MESSAGE_BYTES, channel_options, from_proto, to_proto
+
+from .proto import serving_pb2, serving_pb2_grpc
+
+
+class ServingError(RuntimeError):
+    """A call the server refused or could not answer.
+
+    Attributes
+    ----------
+    code : grpc.StatusCode
+        INVALID_ARGUMENT, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, NOT_FOUND, UNAVAILABLE, ...
+    details : str
+        The server's message (names the input and the shape it takes for bad input).
+    """
+
+    def __init__(self, code, details):
+        super().__init__(f"{code.name}: {details}")
+        self.code = code
+        self.details = details
+
+
+class Client:
+    """A connection to one server.
+
+    Parameters
+    ----------
+    address : str
+        "host:port" of the gRPC port.
+    model_name : str, optional
+        The model to ask; empty asks whichever model the server serves.
+    timeout : float, optional
+        Default deadline in seconds for every call; None waits as long as it takes.
+    max_message_bytes : int
+        Both message limits of the channel (default: gRPC's maximum, so 64 MB tensors pass).
+    """
+
+    def __init__(self, address, model_name="", timeout=None, max_message_bytes=GRPC_MAX_MESSAGE_BYTES):
+        self.address = address
+        self.model_name = model_name
+        self.timeout = timeout
+        self._channel = grpc.insecure_channel(address, options=channel_options(max_message_bytes))
+        self._stub = serving_pb2_grpc.ModelServiceStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    def predict(self, inputs, output_names=(), timeout=None):
+        """Run the model.
+
+        Parameters
+        ----------
+        inputs : dict
+            Input node name -> array: one sample (the input's dim) or a batch (B, *dim).
+        output_names : sequence of str, optional
+            Default: every output of the model's signature.
+        timeout : float, optional
+            Deadline in seconds (defaults to the client's).
+
+        Returns
+        -------
+        dict
+            Output name -> writable numpy array, one sample or (B, ...) like the inputs.
+            ``self.last_version`` holds the model version that answered.
+
+        Raises
+        ------
+        ServingError
+        """
+        request = serving_pb2.PredictRequest(
+            model_name=self.model_name,
+            inputs={name: to_proto(value, name) for name, value in inputs.items()},
+            output_names=list(output_names),
+        )
+        response = self._call(self._stub.Predict, request, timeout)
+        self.last_version = response.model_version
+        return {name: from_proto(tensor, name).copy() for name, tensor in response.outputs.items()}
+
+    def status(self, timeout=None):
+        """The served model: {"model_name", "version", "available_versions", "inputs", "outputs",
+        "last_load_error", "counters"}; inputs and outputs are lists of {"name", "dim", "dtype"}."""
+        response = self._call(
+            self._stub.ModelStatus, serving_pb2.ModelStatusRequest(model_name=self.model_name), timeout
+        )
+        specs = lambda entries: [{"name": e.name, "dim": tuple(e.dim), "dtype": e.dtype} for e in entries]  # noqa: E731
+        return {
+            "model_name": response.model_name,
+            "version": response.version,
+            "available_versions": list(response.available_versions),
+            "inputs": specs(response.inputs),
+            "outputs": specs(response.outputs),
+            "last_load_error": response.last_load_error,
+            "counters": dict(response.counters),
+        }
+
+    def health(self, service="", timeout=None):
+        """The grpc.health.v1 status name: "SERVING", "NOT_SERVING", ..."""
+        response = self._call(self._health.Check, health_pb2.HealthCheckRequest(service=service), timeout)
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+    def _call(self, method, request, timeout):
+        timeout = self.timeout if timeout is None else timeout
+        try:
+            return method(request, timeout=timeout)
+        except grpc.RpcError as error:
+            raise ServingError(error.code(), error.details()) from None
+
+    def close(self):
+        self._channel.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()

@@ -1,0 +1,220 @@
+"""The HTTP/JSON front end, after TensorFlow Serving's REST API, on its own port.
+
+Routes
+------
+``POST /v1/models/NAME:predict``
+    Columnar: ``{"inputs": {"x": value}}`` where each value is one sample (nested lists
+    of the input's dim) or a batch of them, answered ``{"outputs": {"predict": value}}``
+    in the same form. Row form: ``{"instances": [sample, ...]}``, each sample a dict
+    ``{input name: value}`` or, for a one-input model, the bare value, answered
+    ``{"predictions": [...]}`` with one entry per instance (the bare output for a one-output
+    model, else a dict). ``"output_names": [...]`` picks outputs. Errors are
+    ``{"error": message}`` with 400 (bad request), 404 (unknown model or path),
+    413 (body too large), 429 (queue full), 500.
+``GET /v1/models/NAME``
+    The model status (version, signature, counters), as the gRPC ModelStatus gives it.
+``GET /metrics``
+    Prometheus text format.
+
+JSON numbers are read as float64; booleans, strings and nulls are refused.
+"""
+
+import json
+import math
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+
+from .errors import InvalidRequest, ModelNotFound, RequestError
+
+PREFIX = "/v1/models/"
+
+
+def _to_array(value, name):
+    """Nested JSON lists of numbers -> float64 array, or InvalidRequest naming the input."""
+    try:
+        array = np.array(value, dtype=object)
+    except ValueError:
+        raise InvalidRequest(f"input {name!r}: nested lists of unequal lengths (a ragged array)") from None
+    flat = array.reshape(-1)
+    if array.dtype == object and not all(type(item) in (int, float) for item in flat):
+        kinds = sorted({type(item).__name__ for item in flat if type(item) not in (int, float)})
+        raise InvalidRequest(
+            f"input {name!r}: values must be numbers in nested lists of equal lengths, got {', '.join(kinds)}"
+        )
+    return array.astype(np.float64)
+
+
+def _json_value(array):
+    """Nested lists; a non-finite output becomes null, since NaN and Infinity are not JSON."""
+    if np.isfinite(array).all():
+        return array.tolist()
+    return np.where(np.isfinite(array), array.astype(object), None).tolist()
+
+
+def parse_predict_body(body):
+    """(inputs dict of arrays, output names, row form?) from a :predict JSON body."""
+    try:
+        payload = json.loads(body, parse_constant=lambda constant: math.nan)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidRequest(f"the body is not valid JSON: {error}") from None
+    if not isinstance(payload, dict) or ("inputs" in payload) == ("instances" in payload):
+        raise InvalidRequest('the body must be a JSON object with either "inputs" or "instances"')
+    output_names = payload.get("output_names", [])
+    if not isinstance(output_names, list) or not all(isinstance(name, str) for name in output_names):
+        raise InvalidRequest('"output_names" must be a list of output names')
+    if "inputs" in payload:
+        inputs = payload["inputs"]
+        if not isinstance(inputs, dict):
+            raise InvalidRequest('"inputs" must be an object {input name: value}')
+        return {name: _to_array(value, name) for name, value in inputs.items()}, output_names, False
+    instances = payload["instances"]
+    if not isinstance(instances, list) or not instances:
+        raise InvalidRequest('"instances" must be a non-empty list of samples')
+    return instances, output_names, True
+
+
+class ServingHTTPServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer that waits for its request threads on close (so SIGTERM finishes them)."""
+
+    daemon_threads = False
+    block_on_close = True
+    allow_reuse_address = True
+
+    def __init__(self, address, predictor, status, metrics, max_body_bytes):
+        self.predictor = predictor
+        self.status = status
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+        self.stopping = False
+        super().__init__(address, RequestHandler)
+
+    def start(self):
+        self._thread = threading.Thread(target=self.serve_forever, name="serving-http", daemon=True)
+        self._thread.start()
+
+    def stop_accepting(self):
+        """Accept no new connections; answers on open ones say ``Connection: close``."""
+        self.stopping = True
+        self.shutdown()
+
+    def finish(self):
+        """Wait for the request threads still running (idle keep-alive connections time out)."""
+        self.server_close()
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "matrixslow-serving"
+    # Seconds an idle keep-alive connection is kept: bounds how long a stopping server waits for it.
+    timeout = 2
+
+    def log_message(self, format, *args):  # noqa: A002 (the stdlib signature)
+        pass  # one line per request on stderr is noise; /metrics counts them
+
+    def do_GET(self):  # noqa: N802 (the stdlib method name)
+        if self.path == "/metrics":
+            body, content_type = self.server.metrics.exposition()
+            self._send(200, body, content_type)
+            return
+        name = self.path[len(PREFIX) :] if self.path.startswith(PREFIX) else None
+        try:
+            if name is None or "/" in name or ":" in name:
+                raise ModelNotFound(f"no route GET {self.path}; try GET {PREFIX}NAME or GET /metrics")
+            self.server.predictor.check_name(name)
+            self._send_json(200, self.server.status())
+        except RequestError as error:
+            self._send_json(error.http_status, {"error": error.message})
+
+    def do_POST(self):  # noqa: N802 (the stdlib method name)
+        started = time.perf_counter()
+        code = "OK"
+        try:
+            body = self._read_body()
+            if not (self.path.startswith(PREFIX) and self.path.endswith(":predict")):
+                raise ModelNotFound(f"no route POST {self.path}; try POST {PREFIX}NAME:predict")
+            self.server.predictor.check_name(self.path[len(PREFIX) : -len(":predict")])
+            self._send_json(200, self._predict(body))
+        except RequestError as error:
+            code = error.code.name
+            self._send_json(error.http_status, {"error": error.message})
+        except _BodyTooLarge as error:
+            code = "RESOURCE_EXHAUSTED"
+            self.close_connection = True  # the unread body would be taken for the next request
+            self._send_json(413, {"error": str(error)})
+        except Exception as error:  # a bug must not take the server down
+            code = "INTERNAL"
+            self._send_json(500, {"error": f"internal error: {type(error).__name__}: {error}"})
+        self.server.metrics.record_request("http", code, time.perf_counter() - started)
+
+    def _read_body(self):
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            raise InvalidRequest("a POST needs a Content-Length header (chunked bodies are not supported)") from None
+        if length > self.server.max_body_bytes or length < 0:
+            raise _BodyTooLarge(f"the body of {length} bytes exceeds the limit of {self.server.max_body_bytes} bytes")
+        return self.rfile.read(length)
+
+    def _predict(self, body):
+        predictor = self.server.predictor
+        parsed, output_names, rows = parse_predict_body(body)
+        if not rows:
+            outputs, version = predictor.predict(parsed, output_names)
+            return {"model_version": version, "outputs": {name: _json_value(value) for name, value in outputs.items()}}
+        input_names = list(predictor.store.current.inputs)
+        columns = {name: [] for name in input_names}
+        for index, instance in enumerate(parsed):
+            if not isinstance(instance, dict):
+                if len(input_names) != 1:
+                    raise InvalidRequest(
+                        f"instance {index}: the model has inputs {input_names}; give each instance as "
+                        f"{{input name: value}}"
+                    )
+                instance = {input_names[0]: instance}
+            unknown = sorted(set(instance) - set(columns))
+            if unknown:
+                raise InvalidRequest(f"instance {index}: unknown input {unknown[0]!r}; the inputs are {input_names}")
+            for name in input_names:
+                if name not in instance:
+                    raise InvalidRequest(f"instance {index}: missing input {name!r}")
+                columns[name].append(_to_array(instance[name], name))
+        inputs = {}
+        for name, samples in columns.items():
+            if len({sample.shape for sample in samples}) != 1:
+                shapes = sorted({sample.shape for sample in samples})
+                raise InvalidRequest(f"input {name!r}: instances have different shapes {shapes}")
+            if samples[0].ndim != 2:
+                raise InvalidRequest(
+                    f"input {name!r}: each instance must be one sample of shape "
+                    f"{predictor.store.current.inputs[name].dim}, got shape {samples[0].shape}"
+                )
+            inputs[name] = np.stack(samples)
+        outputs, version = predictor.predict(inputs, output_names)
+        names = list(outputs)
+        predictions = [
+            _json_value(outputs[names[0]][row])
+            if len(names) == 1
+            else {name: _json_value(outputs[name][row]) for name in names}
+            for row in range(len(parsed))
+        ]
+        return {"model_version": version, "predictions": predictions}
+
+    def _send_json(self, status, payload):
+        self._send(status, json.dumps(payload).encode(), "application/json")
+
+    def _send(self, status, body, content_type):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        if self.server.stopping:
+            self.close_connection = True
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _BodyTooLarge(Exception):
+    pass

@@ -1,0 +1,246 @@
+"""Model versions on disk, the one being served, and the watcher that swaps in new ones.
+
+A model directory holds one sub-directory per version, as in TensorFlow Serving::
+
+    DIR/1/model.json, DIR/1/weights.npz
+    DIR/2/model.json, DIR/2/weights.npz
+
+each written by ``ms.trainer.Saver(DIR / "2").save(graph, service_signature=...)``. The
+server serves the highest version. A version counts once its ``model.json`` exists:
+the Saver writes the weights first and ``model.json`` last (atomically), so a
+directory without it is still being written and is left alone.
+
+Every version is loaded into its own ``Graph``, so a new version is built while the
+old one keeps serving, and switching is one reference assignment (``self._current``),
+which Python makes atomic: a batch runs entirely on the version it started with.
+"""
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from matrixslow.core import Graph, Variable
+from matrixslow.trainer.saver import ModelFileError, Saver
+
+from .errors import ModelLoadError
+from .exporter import read_signature
+
+MODEL_FILE = "model.json"
+
+log = logging.getLogger("serving.model_store")
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """One loaded version: its own graph and the signature's nodes.
+
+    Attributes
+    ----------
+    version : int
+    path : Path
+    graph : Graph
+    inputs : dict
+        Input name -> Variable, in signature order.
+    outputs : dict
+        Output name -> Node, in signature order.
+    output_dims : dict
+        Output name -> shape of one sample's value, found by a trial forward pass at load.
+    meta : dict
+        The meta data saved with the model.
+    """
+
+    version: int
+    path: Path
+    graph: Graph
+    inputs: dict
+    outputs: dict
+    output_dims: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def dtype(self):
+        return np.dtype(self.graph.dtype)
+
+    def input_dims(self):
+        return {name: node.dim for name, node in self.inputs.items()}
+
+    def run(self, batch, output_names):
+        """Forward ``batch`` ({input name: (B, rows, cols) array}) and return ``{output name: (B, ...) array}``.
+
+        Not thread-safe by design: node values live in the graph, so only one thread
+        (the batcher's worker) may call it; see ``serving.batcher``.
+        """
+        for name, node in self.inputs.items():
+            node.set_value(batch[name])  # also forgets every value computed from the previous batch
+        results = {}
+        for name in output_names:
+            node = self.outputs[name]
+            node.forward()
+            results[name] = node.value
+        return results
+
+
+def list_versions(model_dir):
+    """The committed versions in ``model_dir`` (sub-directories named 1, 2, ... holding model.json), ascending."""
+    model_dir = Path(model_dir)
+    try:
+        entries = list(os.scandir(model_dir))
+    except OSError:
+        return []
+    versions = []
+    for entry in entries:
+        if entry.name.isdigit() and int(entry.name) > 0 and (Path(entry.path) / MODEL_FILE).is_file():
+            versions.append(int(entry.name))
+    return sorted(versions)
+
+
+def load_version(model_dir, version):
+    """Load ``model_dir/version`` into a new graph and check it can answer.
+
+    Raises
+    ------
+    ModelLoadError
+        Naming the directory and the reason: unreadable or corrupt files, a missing or
+        malformed signature, a signature name the graph lacks, an input that is not an
+        input Variable, or a trial forward pass (one sample of zeros) that fails.
+    """
+    path = Path(model_dir) / str(version)
+    graph = Graph()
+    try:
+        meta, signature = Saver(path).load(graph)
+        input_names, output_names = read_signature(signature)
+    except (ModelFileError, ValueError, OSError) as error:
+        raise ModelLoadError(f"model version {path} cannot be loaded: {error}") from error
+    inputs, outputs = {}, {}
+    for name in input_names:
+        node = graph.get(name)
+        if not isinstance(node, Variable) or node.trainable:
+            raise ModelLoadError(
+                f"model version {path}: signature input {name!r} is not an input Variable of the graph"
+            )
+        inputs[name] = node
+    for name in output_names:
+        node = graph.get(name)
+        if node is None:
+            raise ModelLoadError(f"model version {path}: signature output {name!r} is not a node of the graph")
+        outputs[name] = node
+    model = LoadedModel(version=version, path=path, graph=graph, inputs=inputs, outputs=outputs, meta=meta)
+    # A trial run catches what the files cannot show (an output that needs an input the
+    # signature leaves out) before the version replaces a working one; it also tells the
+    # output shapes the status call reports.
+    trial = {name: np.zeros((1, *node.dim), dtype=model.dtype) for name, node in inputs.items()}
+    try:
+        values = model.run(trial, list(outputs))
+    except Exception as error:  # any engine error means this version cannot serve
+        raise ModelLoadError(f"model version {path}: a trial forward pass failed: {error}") from error
+    model.output_dims = {name: tuple(value.shape[1:]) for name, value in values.items()}
+    return model
+
+
+class ModelStore:
+    """The version being served, and a watcher thread that loads newer ones.
+
+    Parameters
+    ----------
+    model_dir : str or path-like
+    poll_seconds : float
+        How often the watcher lists the directory.
+    on_swap : callable, optional
+        Called with the new LoadedModel after each successful swap (for metrics).
+    on_failure : callable, optional
+        Called with the version number after each failed load.
+    """
+
+    def __init__(self, model_dir, poll_seconds=1.0, on_swap=None, on_failure=None):
+        self.model_dir = Path(model_dir)
+        self.poll_seconds = poll_seconds
+        self._on_swap = on_swap or (lambda model: None)
+        self._on_failure = on_failure or (lambda version: None)
+        self._current = None
+        self._failed = {}  # version -> model.json mtime of the attempt that failed; retried when the file changes
+        self.last_load_error = ""
+        self._stop = threading.Event()
+        self._thread = None
+
+    @property
+    def current(self):
+        """The LoadedModel being served (read once per batch; never None after ``load_initial``)."""
+        return self._current
+
+    def available_versions(self):
+        return list_versions(self.model_dir)
+
+    def load_initial(self):
+        """Load the highest version, or raise ModelLoadError with a message naming the directory."""
+        if not self.model_dir.is_dir():
+            raise ModelLoadError(f"model directory {self.model_dir} does not exist or is not a directory")
+        versions = self.available_versions()
+        if not versions:
+            raise ModelLoadError(
+                f"model directory {self.model_dir} holds no model version: expected sub-directories "
+                f"1, 2, ... each with {MODEL_FILE} and weights.npz written by ms.trainer.Saver"
+            )
+        self._swap(load_version(self.model_dir, versions[-1]))
+        return self._current
+
+    def check_once(self):
+        """Load and swap in the highest version if it is newer than the served one; True if it swapped.
+
+        A version that fails is logged, kept in ``last_load_error``, and not retried
+        until its model.json changes; the served version stays.
+        """
+        versions = self.available_versions()
+        if not versions or versions[-1] <= self._current.version:
+            return False
+        newest = versions[-1]
+        mtime = self._model_mtime(newest)
+        if self._failed.get(newest) == mtime:
+            return False
+        try:
+            model = load_version(self.model_dir, newest)
+        except ModelLoadError as error:
+            self._failed[newest] = mtime
+            self.last_load_error = str(error)
+            log.error("%s; still serving version %d", error, self._current.version)
+            self._on_failure(newest)
+            return False
+        self._swap(model)
+        return True
+
+    def _model_mtime(self, version):
+        try:
+            return (self.model_dir / str(version) / MODEL_FILE).stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def _swap(self, model):
+        previous = self._current
+        self._current = model  # one assignment: readers see the old or the new version, never a mix
+        self.last_load_error = ""
+        log.info(
+            "serving version %d from %s%s",
+            model.version,
+            model.path,
+            "" if previous is None else f" (was version {previous.version})",
+        )
+        self._on_swap(model)
+
+    def start_watching(self):
+        self._thread = threading.Thread(target=self._watch, name="serving-model-watcher", daemon=True)
+        self._thread.start()
+
+    def _watch(self):
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                self.check_once()
+            except Exception:  # the watcher must survive anything the file system throws at it
+                log.exception("checking %s for new versions failed", self.model_dir)
+
+    def stop(self):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

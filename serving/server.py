@@ -1,0 +1,120 @@
+"""ServingApp: the model store, the batcher, the gRPC and HTTP front ends, started and stopped in order.
+
+Start: load the highest version (or fail with ModelLoadError), start the batch worker,
+the gRPC server, the optional HTTP server, and the version watcher.
+Stop (SIGTERM): report NOT_SERVING, stop accepting, let in-flight requests finish
+(their batches still run, so the batcher stops last), then stop the watcher.
+"""
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from .batcher import Batcher
+from .grpc_server import GrpcServer
+from .http_server import ServingHTTPServer
+from .metrics import Metrics
+from .model_store import ModelStore
+from .predict import Predictor
+from .validation import DEFAULT_MAX_REQUEST_BYTES
+
+log = logging.getLogger("serving")
+
+
+@dataclass
+class ServingConfig:
+    """Everything the command line sets (see ``python -m serving --help``)."""
+
+    model_dir: str
+    model_name: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8500
+    http_port: int | None = None
+    max_batch_size: int = 64
+    batch_timeout_ms: float = 2.0
+    max_queue: int = 1024
+    poll_seconds: float = 1.0
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    threads: int = 128
+    grace_seconds: float = 30.0
+
+
+class ServingApp:
+    """One served model.
+
+    Parameters
+    ----------
+    config : ServingConfig
+    """
+
+    def __init__(self, config):
+        self.config = config
+        self.model_name = config.model_name
+        self.metrics = Metrics()
+        self.store = ModelStore(
+            config.model_dir,
+            config.poll_seconds,
+            on_swap=lambda model: self.metrics.model_version.set(model.version),
+            on_failure=lambda version: self.metrics.load_failures.inc(),
+        )
+        self.batcher = None
+        self.grpc = None
+        self.http = None
+
+    def start(self):
+        """Load the model and start serving; raises ModelLoadError or OSError (port taken) before serving."""
+        config = self.config
+        self.store.load_initial()
+        self.batcher = Batcher(
+            self.store, config.max_batch_size, config.batch_timeout_ms / 1000.0, config.max_queue, self.metrics
+        )
+        predictor = Predictor(self.model_name, self.store, self.batcher, self.metrics, config.max_request_bytes)
+        self.grpc = GrpcServer(
+            predictor, self.status, config.host, config.port, config.max_request_bytes, config.threads, config.max_queue
+        )
+        if config.http_port is not None:
+            # JSON spells a float64 in up to ~25 characters where the wire format needs 8 bytes.
+            max_body = 4 * config.max_request_bytes
+            self.http = ServingHTTPServer(
+                (config.host, config.http_port), predictor, self.status, self.metrics, max_body
+            )
+        self.batcher.start()
+        self.grpc.start()
+        if self.http is not None:
+            self.http.start()
+        self.store.start_watching()
+        model = self.store.current
+        log.info(
+            "serving model %r version %d from %s: gRPC on %s:%d%s",
+            self.model_name,
+            model.version,
+            config.model_dir,
+            config.host,
+            self.grpc.port,
+            "" if self.http is None else f", HTTP on {config.host}:{config.http_port}",
+        )
+
+    def stop(self):
+        """Graceful stop: no new requests, finish the ones in flight, then end every thread."""
+        if self.http is not None:
+            self.http.stop_accepting()
+        self.grpc.stop(self.config.grace_seconds)
+        if self.http is not None:
+            self.http.finish()
+        self.batcher.stop()  # last: the requests in flight above still need their batches computed
+        self.store.stop()
+
+    def status(self):
+        """The served version, versions on disk, signature specs and counters, as a JSON-ready dict."""
+        model = self.store.current
+        dtype = np.dtype(model.dtype).name
+        return {
+            "model_name": self.model_name,
+            "version": model.version,
+            "available_versions": self.store.available_versions(),
+            "inputs": [{"name": name, "dim": list(node.dim), "dtype": dtype} for name, node in model.inputs.items()],
+            "outputs": [{"name": name, "dim": list(model.output_dims[name]), "dtype": dtype} for name in model.outputs],
+            "last_load_error": self.store.last_load_error,
+            "counters": {**self.metrics.counters(), "queue_depth": self.batcher.queue_depth()},
+        }
