@@ -1,4 +1,4 @@
-"""Convolve and MaxPooling, vectorised over pixels and samples with sliding-window views."""
+"""Convolve and MaxPooling, vectorised over pixels and samples (shifted views and sliding-window views)."""
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -7,18 +7,32 @@ from ..core.registry import register_node_type
 from .base import Operator
 
 
-def correlate(x, kernel, pad):
-    """Valid 2-D cross-correlation of each (zero-padded) matrix of ``x`` with ``kernel``.
+def shifted_views(x, kernel_shape, pad):
+    """Every ``(k, l, view)``: the zero-padded ``x`` shifted by kernel offset (k, l), cropped to the output size.
 
-    ``pad`` is ((top, bottom), (left, right)). Each output pixel is the sum of
-    its window times the kernel: the windows are a strided view (no copy), and
-    the sum over all windows of all samples is a single tensordot (im2col + GEMM).
+    ``pad`` is ((top, bottom), (left, right)). Output pixel (i, j) sees input pixel
+    (i + k, j + l) of the padded matrix through kernel entry (k, l), so view (k, l)
+    lines those input pixels up with the output.
     """
+    kh, kw = kernel_shape
     padded = np.pad(x, [(0, 0)] * (x.ndim - 2) + list(pad))
-    windows = sliding_window_view(padded, kernel.shape[-2:], axis=(-2, -1))  # (..., H, W, kh, kw)
-    if kernel.ndim == 2:
-        return np.tensordot(windows, kernel, axes=([-2, -1], [0, 1])), windows
-    return np.einsum("...ijkl,...kl->...ij", windows, kernel), windows
+    height, width = padded.shape[-2] - kh + 1, padded.shape[-1] - kw + 1
+    for k in range(kh):
+        for l in range(kw):
+            yield k, l, padded[..., k : k + height, l : l + width]
+
+
+def correlate(x, kernel, pad):
+    """Valid 2-D cross-correlation of each (zero-padded) matrix of ``x`` with ``kernel`` (2-D, or one per sample).
+
+    Kernels are small (9 or 25 entries) and images many, so the output is built as the sum
+    of kh * kw shifted copies of the input, each scaled by one kernel entry: whole-array
+    multiply-adds, with none of the im2col copy a matrix product over windows would make.
+    """
+    out = 0.0
+    for k, l, view in shifted_views(x, kernel.shape[-2:], pad):
+        out = out + view * kernel[..., k, l, None, None]
+    return out
 
 
 @register_node_type
@@ -39,7 +53,7 @@ class Convolve(Operator):
         self.check_batches(x, kernel)
         if kernel.shape[-2] > x.shape[-2] or kernel.shape[-1] > x.shape[-1]:
             self.fail(f"kernel {kernel.shape[-2:]} is larger than the input {x.shape[-2:]}")
-        self.value, _ = correlate(x, kernel, self._padding())
+        self.value = correlate(x, kernel, self._padding())
 
     def vjp(self, parent_index, grad):
         x, kernel = self.parents[0].value, self.parents[1].value
@@ -48,12 +62,13 @@ class Convolve(Operator):
             # Each input pixel reached every output pixel through the flipped
             # kernel: the input gradient is the gradient correlated with it.
             flipped = kernel[..., ::-1, ::-1]
-            return correlate(grad, flipped, ((bottom, top), (right, left)))[0]
-        _, windows = correlate(x, kernel, self._padding())
-        if kernel.ndim == 2:  # a shared kernel: sum over every window of every sample at once
-            axes = list(range(grad.ndim))
-            return np.tensordot(grad, windows, axes=(axes, axes))
-        return np.einsum("...ij,...ijkl->...kl", grad, windows)
+            return correlate(grad, flipped, ((bottom, top), (right, left)))
+        # Kernel entry (k, l) met input view (k, l) at every output pixel. Per sample; a
+        # shared kernel's gradient is then summed over the batch by autodiff.
+        kernel_grad = np.empty(grad.shape[:-2] + kernel.shape[-2:], dtype=grad.dtype)
+        for k, l, view in shifted_views(x, kernel.shape[-2:], self._padding()):
+            kernel_grad[..., k, l] = np.sum(grad * view, axis=(-2, -1))
+        return kernel_grad
 
 
 @register_node_type
