@@ -31,6 +31,18 @@ def trainable_values(graph):
     return {node.name: node.value for node in graph.nodes if isinstance(node, Variable) and node.trainable}
 
 
+def gradient_sums(optimizer):
+    """Every trainable variable's accumulated gradient sum by name; zeros for one the loss does not reach.
+
+    A trainable outside the loss's reach has no gradient, and a zero one moves it by nothing
+    under every optimizer; sending it anyway gives every step the same layout, which the
+    ring's flat buffer and the parameter servers' variable checks rely on.
+    """
+    sums = {name: np.zeros_like(value) for name, value in trainable_values(optimizer.graph).items()}
+    sums.update({node.name: node_sum for node, node_sum in optimizer.acc_gradient.items()})
+    return sums
+
+
 def weights_checksum(graph):
     """SHA-256 over every trainable weight of ``graph``, in name order, byte for byte.
 
@@ -198,7 +210,7 @@ class DistTrainerRingAllReduce(Trainer):
         self._finished = True
 
     def _optimizer_update(self):
-        sums = {node.name: node_sum for node, node_sum in self.optimizer.acc_gradient.items()}
+        sums = gradient_sums(self.optimizer)
         buffer, layout = flatten_arrays(sums)
         total, count = self.ring.allreduce(buffer, self.optimizer.acc_no)
         # The global sums over the global sample count: update() then applies the exact global mean.
@@ -306,7 +318,7 @@ class DistTrainerParameterServer(Trainer):
         self.resume_step = int(round(float(exchanged[-1])))
 
     def _optimizer_update(self):
-        sums = {node.name: node_sum for node, node_sum in self.optimizer.acc_gradient.items()}
+        sums = gradient_sums(self.optimizer)
         self.client.push(self.step, sums, self.optimizer.acc_no)
         means, _ = self.client.pull(self.step)
         self.step += 1

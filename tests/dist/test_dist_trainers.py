@@ -193,6 +193,35 @@ def test_synchronous_parameter_server_training_equals_one_process_on_the_union(p
     assert_matches_reference(trainers, expected)
 
 
+def with_an_unused_trainable(build):
+    """``build`` plus a trainable Variable the loss does not depend on."""
+
+    def build_more(seed):
+        graph, x, y, loss = build(seed)
+        with graph:
+            ms.Variable(dim=(2, 2), init=True, trainable=True, name="unused")
+        return graph, x, y, loss
+
+    return build_more
+
+
+@pytest.mark.parametrize("mode", ["ring", "ps"])
+def test_a_trainable_the_loss_does_not_reach_stays_put_while_the_rest_trains(mode, monkeypatch):
+    build = with_an_unused_trainable(build_mlp)
+    monkeypatch.setitem(globals(), "build_mlp", build)  # run_workers and reference_weights build with it
+    initial_unused = weights(build(0)[0])["unused"]
+    shards = [shard(index) for index in range(2)]
+    with contextlib.ExitStack() as stack:
+        if mode == "ring":
+            make = ring_trainer("Adam", free_loopback_addresses(2))
+        else:
+            make = ps_trainer("Adam", stack.enter_context(parameter_servers(1, num_workers=2)), 2)
+        trainers = run_workers(make, shards)
+    expected = reference_weights("Adam", shards, steps_per_epoch=3)
+    assert_matches_reference(trainers, expected)
+    np.testing.assert_array_equal(trainers[1].snapshots[-1]["unused"], initial_unused)  # worker 0's, untouched
+
+
 def test_ring_workers_with_different_steps_per_epoch_all_fail_clearly():
     shards = [shard(0, size=10), shard(1, size=14)]  # 3 and 4 steps of 4 samples
     addresses = free_loopback_addresses(2)

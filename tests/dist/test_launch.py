@@ -162,3 +162,20 @@ def test_cluster_mode_serves_one_parameter_shard_on_its_spec_address_until_termi
         server.wait(timeout=RUN_TIMEOUT_SECONDS)
     assert server.returncode == 0, output
     assert f"serving parameter shard 0 on {address} for 1 workers" in output
+
+
+ALLOCATOR_SCRIPT = """
+import os
+print("mmap threshold", os.environ.get("MALLOC_MMAP_THRESHOLD_"), flush=True)
+"""
+
+
+def test_launched_processes_reuse_freed_part_buffers_unless_the_user_set_the_allocator(tmp_path, monkeypatch):
+    script = tmp_path / "allocator.py"
+    script.write_text(ALLOCATOR_SCRIPT)
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    result = launch("--mode", "allreduce", "--workers", 1, script)
+    assert f"[worker 0] mmap threshold {32 << 20}" in result.stdout, result.stdout + result.stderr
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "4096")
+    result = launch("--mode", "allreduce", "--workers", 1, script)
+    assert "[worker 0] mmap threshold 4096" in result.stdout, result.stdout + result.stderr

@@ -1,4 +1,3 @@
-from matrixslow.dist.proto import tensor_pb2 as _tensor_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -15,33 +14,51 @@ class PullContent(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 MEAN_GRADIENTS: PullContent
 VALUES: PullContent
 
-class InitRequest(_message.Message):
-    __slots__ = ("worker", "variables")
+class TensorPart(_message.Message):
+    __slots__ = ("name", "dtype", "shape", "offset", "data")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    dtype: str
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    offset: int
+    data: bytes
+    def __init__(self, name: _Optional[str] = ..., dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class InitHeader(_message.Message):
+    __slots__ = ("worker",)
     WORKER_FIELD_NUMBER: _ClassVar[int]
-    VARIABLES_FIELD_NUMBER: _ClassVar[int]
     worker: int
-    variables: _containers.RepeatedCompositeFieldContainer[_tensor_pb2.NamedTensor]
-    def __init__(self, worker: _Optional[int] = ..., variables: _Optional[_Iterable[_Union[_tensor_pb2.NamedTensor, _Mapping]]] = ...) -> None: ...
+    def __init__(self, worker: _Optional[int] = ...) -> None: ...
 
-class InitReply(_message.Message):
-    __slots__ = ("variables", "step")
+class InitPart(_message.Message):
+    __slots__ = ("header", "variables")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
     VARIABLES_FIELD_NUMBER: _ClassVar[int]
-    STEP_FIELD_NUMBER: _ClassVar[int]
-    variables: _containers.RepeatedCompositeFieldContainer[_tensor_pb2.NamedTensor]
-    step: int
-    def __init__(self, variables: _Optional[_Iterable[_Union[_tensor_pb2.NamedTensor, _Mapping]]] = ..., step: _Optional[int] = ...) -> None: ...
+    header: InitHeader
+    variables: _containers.RepeatedCompositeFieldContainer[TensorPart]
+    def __init__(self, header: _Optional[_Union[InitHeader, _Mapping]] = ..., variables: _Optional[_Iterable[_Union[TensorPart, _Mapping]]] = ...) -> None: ...
 
-class PushRequest(_message.Message):
-    __slots__ = ("worker", "step", "gradients", "sample_count")
+class PushHeader(_message.Message):
+    __slots__ = ("worker", "step", "sample_count")
     WORKER_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
-    GRADIENTS_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_COUNT_FIELD_NUMBER: _ClassVar[int]
     worker: int
     step: int
-    gradients: _containers.RepeatedCompositeFieldContainer[_tensor_pb2.NamedTensor]
     sample_count: int
-    def __init__(self, worker: _Optional[int] = ..., step: _Optional[int] = ..., gradients: _Optional[_Iterable[_Union[_tensor_pb2.NamedTensor, _Mapping]]] = ..., sample_count: _Optional[int] = ...) -> None: ...
+    def __init__(self, worker: _Optional[int] = ..., step: _Optional[int] = ..., sample_count: _Optional[int] = ...) -> None: ...
+
+class PushPart(_message.Message):
+    __slots__ = ("header", "gradients")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    GRADIENTS_FIELD_NUMBER: _ClassVar[int]
+    header: PushHeader
+    gradients: _containers.RepeatedCompositeFieldContainer[TensorPart]
+    def __init__(self, header: _Optional[_Union[PushHeader, _Mapping]] = ..., gradients: _Optional[_Iterable[_Union[TensorPart, _Mapping]]] = ...) -> None: ...
 
 class PushReply(_message.Message):
     __slots__ = ("accepted", "server_step", "reason")
@@ -65,16 +82,22 @@ class PullRequest(_message.Message):
     content: PullContent
     def __init__(self, worker: _Optional[int] = ..., step: _Optional[int] = ..., names: _Optional[_Iterable[str]] = ..., content: _Optional[_Union[PullContent, str]] = ...) -> None: ...
 
-class PullReply(_message.Message):
-    __slots__ = ("step", "sample_count", "tensors", "ready", "missing_workers")
+class PullHeader(_message.Message):
+    __slots__ = ("step", "sample_count", "ready", "missing_workers")
     STEP_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_COUNT_FIELD_NUMBER: _ClassVar[int]
-    TENSORS_FIELD_NUMBER: _ClassVar[int]
     READY_FIELD_NUMBER: _ClassVar[int]
     MISSING_WORKERS_FIELD_NUMBER: _ClassVar[int]
     step: int
     sample_count: int
-    tensors: _containers.RepeatedCompositeFieldContainer[_tensor_pb2.NamedTensor]
     ready: bool
     missing_workers: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, step: _Optional[int] = ..., sample_count: _Optional[int] = ..., tensors: _Optional[_Iterable[_Union[_tensor_pb2.NamedTensor, _Mapping]]] = ..., ready: _Optional[bool] = ..., missing_workers: _Optional[_Iterable[int]] = ...) -> None: ...
+    def __init__(self, step: _Optional[int] = ..., sample_count: _Optional[int] = ..., ready: _Optional[bool] = ..., missing_workers: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class PullPart(_message.Message):
+    __slots__ = ("header", "tensors")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    TENSORS_FIELD_NUMBER: _ClassVar[int]
+    header: PullHeader
+    tensors: _containers.RepeatedCompositeFieldContainer[TensorPart]
+    def __init__(self, header: _Optional[_Union[PullHeader, _Mapping]] = ..., tensors: _Optional[_Iterable[_Union[TensorPart, _Mapping]]] = ...) -> None: ...

@@ -34,42 +34,43 @@ class ParameterServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.Init = channel.unary_unary(
+        self.Init = channel.stream_stream(
                 '/matrixslow.dist.ParameterService/Init',
-                request_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.InitRequest.SerializeToString,
-                response_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.InitReply.FromString,
+                request_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.InitPart.SerializeToString,
+                response_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.FromString,
                 _registered_method=True)
-        self.Push = channel.unary_unary(
+        self.Push = channel.stream_unary(
                 '/matrixslow.dist.ParameterService/Push',
-                request_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PushRequest.SerializeToString,
+                request_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PushPart.SerializeToString,
                 response_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PushReply.FromString,
                 _registered_method=True)
-        self.Pull = channel.unary_unary(
+        self.Pull = channel.unary_stream(
                 '/matrixslow.dist.ParameterService/Pull',
                 request_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullRequest.SerializeToString,
-                response_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullReply.FromString,
+                response_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.FromString,
                 _registered_method=True)
 
 
 class ParameterServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
-    def Init(self, request, context):
-        """Register the trainable variables; every worker gets back the values all start from.
+    def Init(self, request_iterator, context):
+        """Register the trainable variables (a header, then the variables in parts); every worker gets back
+        the values all start from (a header with the server step, then the values in parts).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Push(self, request, context):
-        """Send this worker's gradient sums for one step.
+    def Push(self, request_iterator, context):
+        """Send this worker's gradient sums for one step: a header, then the gradients in parts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Pull(self, request, context):
-        """Fetch the averaged gradients (or the current values) once all workers have pushed.
+        """Fetch the averaged gradients (or the current values): a header, then the tensors in parts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -78,20 +79,20 @@ class ParameterServiceServicer:
 
 def add_ParameterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'Init': grpc.unary_unary_rpc_method_handler(
+            'Init': grpc.stream_stream_rpc_method_handler(
                     servicer.Init,
-                    request_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.InitRequest.FromString,
-                    response_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.InitReply.SerializeToString,
+                    request_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.InitPart.FromString,
+                    response_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.SerializeToString,
             ),
-            'Push': grpc.unary_unary_rpc_method_handler(
+            'Push': grpc.stream_unary_rpc_method_handler(
                     servicer.Push,
-                    request_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PushRequest.FromString,
+                    request_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PushPart.FromString,
                     response_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PushReply.SerializeToString,
             ),
-            'Pull': grpc.unary_unary_rpc_method_handler(
+            'Pull': grpc.unary_stream_rpc_method_handler(
                     servicer.Pull,
                     request_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullRequest.FromString,
-                    response_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullReply.SerializeToString,
+                    response_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -105,7 +106,7 @@ class ParameterService:
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod
-    def Init(request,
+    def Init(request_iterator,
             target,
             options=(),
             channel_credentials=None,
@@ -115,12 +116,12 @@ class ParameterService:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
+        return grpc.experimental.stream_stream(
+            request_iterator,
             target,
             '/matrixslow.dist.ParameterService/Init',
-            matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.InitRequest.SerializeToString,
-            matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.InitReply.FromString,
+            matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.InitPart.SerializeToString,
+            matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.FromString,
             options,
             channel_credentials,
             insecure,
@@ -132,7 +133,7 @@ class ParameterService:
             _registered_method=True)
 
     @staticmethod
-    def Push(request,
+    def Push(request_iterator,
             target,
             options=(),
             channel_credentials=None,
@@ -142,11 +143,11 @@ class ParameterService:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
+        return grpc.experimental.stream_unary(
+            request_iterator,
             target,
             '/matrixslow.dist.ParameterService/Push',
-            matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PushRequest.SerializeToString,
+            matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PushPart.SerializeToString,
             matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PushReply.FromString,
             options,
             channel_credentials,
@@ -169,12 +170,12 @@ class ParameterService:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_unary(
+        return grpc.experimental.unary_stream(
             request,
             target,
             '/matrixslow.dist.ParameterService/Pull',
             matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullRequest.SerializeToString,
-            matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullReply.FromString,
+            matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.FromString,
             options,
             channel_credentials,
             insecure,

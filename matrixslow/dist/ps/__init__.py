@@ -1,8 +1,9 @@
 """Parameter server: workers push gradient sums, shards average or apply them, workers pull.
 
 ``state`` holds one shard's variables and step bookkeeping (synchronous and asynchronous modes),
-``server`` serves it over gRPC, ``sharding`` splits the variables over shards by bytes, and
-``client`` is one worker's connection to every shard.
+``server`` serves it over gRPC, ``sharding`` splits the variables over shards by bytes,
+``client`` is one worker's connection to every shard, and ``parts`` cuts tensors into the
+1 MiB parts that Init, Push and Pull stream.
 """
 
 from .client import ParameterServerClient, StaleGradientError

@@ -1,5 +1,9 @@
-"""The worker's side: route each variable to its shard and talk to every shard in parallel."""
+"""The worker's side: route each variable to its shard and talk to every shard in parallel.
 
+Push streams the gradients to a shard in parts, Pull streams the result back the same way (see ``parts``).
+"""
+
+import itertools
 import time
 from concurrent import futures
 
@@ -9,7 +13,8 @@ import numpy as np
 from ..proto import parameter_server_pb2 as pb
 from ..proto import parameter_server_pb2_grpc as pb_grpc
 from ..tensors import channel_options
-from .server import DEFAULT_MAX_MESSAGE_BYTES, arrays_from, named_tensors
+from .parts import PartCollector, messages, part_bytes
+from .server import DEFAULT_MAX_MESSAGE_BYTES
 from .sharding import shard_variables
 
 
@@ -64,6 +69,7 @@ class ParameterServerClient:
         self.worker = worker
         self.rpc_timeout = rpc_timeout
         self.step_timeout = step_timeout
+        self.part_bytes = part_bytes(max_message_bytes)
         options = channel_options(max_message_bytes)
         self._channels = [grpc.insecure_channel(address, options=options) for address in self.addresses]
         self._stubs = [pb_grpc.ParameterServiceStub(channel) for channel in self._channels]
@@ -110,11 +116,13 @@ class ParameterServerClient:
         self.plan = shard_variables(variables, len(self._stubs))
         groups = self._by_shard(variables)
 
+        header = pb.InitHeader(worker=self.worker)
+
         def init_shard(shard):
-            request = pb.InitRequest(worker=self.worker, variables=named_tensors(groups[shard]))
+            parts = header_then_parts(pb.InitPart, header, "variables", groups[shard], self.part_bytes)
             # wait_for_ready: on a cluster of machines a shard may still be starting when the workers are.
-            reply = self._stubs[shard].Init(request, timeout=self.rpc_timeout, wait_for_ready=True)
-            return arrays_from(reply.variables)
+            replies = self._stubs[shard].Init(parts, timeout=self.rpc_timeout, wait_for_ready=True)
+            return read_pull(replies, f"shard {self.addresses[shard]}")[1]
 
         return _merged(self._on_every_shard(init_shard))
 
@@ -133,11 +141,11 @@ class ParameterServerClient:
         """
         groups = self._by_shard(gradients)
 
+        header = pb.PushHeader(worker=self.worker, step=step, sample_count=sample_count)
+
         def push_shard(shard):
-            request = pb.PushRequest(
-                worker=self.worker, step=step, gradients=named_tensors(groups[shard]), sample_count=sample_count
-            )
-            return self._stubs[shard].Push(request, timeout=self.rpc_timeout)
+            parts = header_then_parts(pb.PushPart, header, "gradients", groups[shard], self.part_bytes)
+            return self._stubs[shard].Push(parts, timeout=self.rpc_timeout)
 
         replies = self._on_every_shard(push_shard)
         for address, reply in zip(self.addresses, replies, strict=True):
@@ -171,10 +179,17 @@ class ParameterServerClient:
                         f"worker {self.worker}, step {step}: shard {self.addresses[shard]} still waits after "
                         f"{self.step_timeout} s for workers {list(missing)} to push"
                     )
-                reply = self._stubs[shard].Pull(request, timeout=min(self.rpc_timeout, remaining))
-                if reply.ready:
-                    return arrays_from(reply.tensors), reply.sample_count
-                missing = reply.missing_workers
+                try:
+                    replies = self._stubs[shard].Pull(request, timeout=min(self.rpc_timeout, remaining))
+                    header, means = read_pull(replies, f"shard {self.addresses[shard]}")
+                except grpc.RpcError as error:
+                    # The step's deadline, not the RPC's, ran out while the shard answered: a step timeout.
+                    if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED and remaining < self.rpc_timeout:
+                        continue
+                    raise
+                if header.ready:
+                    return means, header.sample_count
+                missing = header.missing_workers
 
         results = self._on_every_shard(pull_shard)
         return _merged([means for means, _ in results]), results[0][1]
@@ -191,8 +206,9 @@ class ParameterServerClient:
 
         def pull_shard(shard):
             request = pb.PullRequest(worker=self.worker, content=pb.VALUES)
-            reply = self._stubs[shard].Pull(request, timeout=self.rpc_timeout, wait_for_ready=True)
-            return arrays_from(reply.tensors), reply.step
+            replies = self._stubs[shard].Pull(request, timeout=self.rpc_timeout, wait_for_ready=True)
+            header, values = read_pull(replies, f"shard {self.addresses[shard]}")
+            return values, header.step
 
         results = self._on_every_shard(pull_shard)
         return _merged([values for values, _ in results]), min(step for _, step in results)
@@ -207,6 +223,25 @@ class ParameterServerClient:
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+def header_then_parts(message_type, header, field, arrays, size):
+    """An Init or Push stream: ``header`` and the first parts of ``arrays`` in the first message, then the rest."""
+    batches = messages(arrays, size)
+    first = message_type(header=header, **{field: next(batches)})
+    return itertools.chain([first], (message_type(**{field: batch}) for batch in batches))
+
+
+def read_pull(replies, who):
+    """The ``PullHeader`` and ``{name: array}`` of a Pull (or Init) reply stream."""
+    header, collector = None, PartCollector(who)
+    for reply in replies:
+        if reply.HasField("header"):
+            header = reply.header
+        collector.add_all(reply.tensors)
+    if header is None:
+        raise ValueError(f"{who}: a Pull stream without its header")
+    return header, collector.arrays()
 
 
 def _merged(groups):

@@ -1,5 +1,7 @@
 """The gRPC face of one parameter-server shard: ``ParameterServicer`` and ``ParameterServer``.
 
+Push and Pull stream their tensors in parts of at most ``parts.PART_BYTES`` (see ``parts``).
+
 No worker ever holds a server thread for long: a synchronous Pull waits at most
 ``long_poll_seconds`` (and never past the caller's deadline), then answers ``ready=False`` with
 the workers that have not pushed, and the client asks again. The thread pool is still sized for
@@ -12,11 +14,12 @@ import grpc
 
 from ..proto import parameter_server_pb2 as pb
 from ..proto import parameter_server_pb2_grpc as pb_grpc
-from ..proto.tensor_pb2 import NamedTensor
-from ..tensors import bind, from_proto, server_options, to_proto
+from ..tensors import bind, server_options
+from .parts import PART_BYTES, PartCollector, messages, part_bytes
 from .state import SYNC, NotReadyError, ParameterState, VariableMismatchError
 
-# 256 MB: a 64 MB variable and its envelope pass with room to spare.
+# Both gRPC message limits. Tensors travel in parts of at most 1 MiB (see ``parts``), so any limit
+# above a few KiB works; 256 MB only matters to callers that send whole tensors themselves.
 DEFAULT_MAX_MESSAGE_BYTES = 256 << 20
 
 # Headroom over one RPC per worker: Init/Push calls arriving while every worker long-polls.
@@ -28,16 +31,6 @@ STATUS_CODES = {
 }
 
 
-def arrays_from(named_tensors):
-    """``{name: array}`` from repeated ``NamedTensor``; the arrays are writable copies."""
-    return {item.name: from_proto(item.tensor, name=item.name).copy() for item in named_tensors}
-
-
-def named_tensors(arrays):
-    """Repeated ``NamedTensor`` from ``{name: array}``, in name order."""
-    return [NamedTensor(name=name, tensor=to_proto(arrays[name], name=name)) for name in sorted(arrays)]
-
-
 def _reporting_errors(method):
     """Turn the state's exceptions into gRPC statuses whose details carry the message."""
 
@@ -46,7 +39,7 @@ def _reporting_errors(method):
             return method(self, request, context)
         except (VariableMismatchError, NotReadyError) as error:
             context.abort(STATUS_CODES[type(error)], str(error))
-        except ValueError as error:  # a malformed Tensor
+        except ValueError as error:  # a malformed Tensor or TensorPart
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
 
     wrapper.__name__ = method.__name__
@@ -54,37 +47,71 @@ def _reporting_errors(method):
     return wrapper
 
 
-class ParameterServicer(pb_grpc.ParameterServiceServicer):
-    """Serves one ``ParameterState`` over the ParameterService protocol."""
+def read_parts(stream, field, what):
+    """The header and ``{name: array}`` of an Init or Push stream, whose parts are in the repeated ``field``."""
+    first = next(stream, None)
+    if first is None or not first.HasField("header"):
+        raise ValueError(f"a {what} stream must start with its header")
+    collector = PartCollector(f"worker {first.header.worker}")
+    collector.add_all(getattr(first, field))
+    for message in stream:
+        if message.HasField("header"):
+            raise ValueError(f"worker {first.header.worker}: a {what} stream has one header, in its first message")
+        collector.add_all(getattr(message, field))
+    return first.header, collector.arrays()
 
-    def __init__(self, state, long_poll_seconds=0.5):
+
+def pull_parts(header, tensors, size):
+    """The Pull (or Init reply) stream: ``header`` and the first parts of ``{name: array}``, then the rest."""
+    batches = messages(tensors, size)
+    yield pb.PullPart(header=header, tensors=next(batches))
+    for batch in batches:
+        yield pb.PullPart(tensors=batch)
+
+
+class ParameterServicer(pb_grpc.ParameterServiceServicer):
+    """Serves one ``ParameterState`` over the ParameterService protocol.
+
+    Parameters
+    ----------
+    state : ParameterState
+    long_poll_seconds : float
+        Longest time a synchronous Pull waits for the step's last pushes.
+    part_bytes : int
+        Data bytes per streamed ``TensorPart``.
+    """
+
+    def __init__(self, state, long_poll_seconds=0.5, part_bytes=PART_BYTES):
         self.state = state
         self.long_poll_seconds = long_poll_seconds
+        self.part_bytes = part_bytes
 
     @_reporting_errors
-    def Init(self, request, context):
-        values, step = self.state.init(request.worker, arrays_from(request.variables))
-        return pb.InitReply(variables=named_tensors(values), step=step)
+    def Init(self, request_iterator, context):
+        header, variables = read_parts(request_iterator, "variables", "Init")
+        values, step = self.state.init(header.worker, variables)
+        return pull_parts(pb.PullHeader(step=step, ready=True), values, self.part_bytes)
 
     @_reporting_errors
-    def Push(self, request, context):
-        gradients = arrays_from(request.gradients)
-        accepted, step, reason = self.state.push(request.worker, request.step, gradients, request.sample_count)
+    def Push(self, request_iterator, context):
+        header, gradients = read_parts(request_iterator, "gradients", "Push")
+        accepted, step, reason = self.state.push(header.worker, header.step, gradients, header.sample_count)
         return pb.PushReply(accepted=accepted, server_step=step, reason=reason)
 
     @_reporting_errors
     def Pull(self, request, context):
+        # Everything that can fail happens before the first part is sent, so errors still reach the caller
+        # as a status: the generator below only serialises.
         names = list(request.names)
         if request.content == pb.VALUES:
             values, step = self.state.values(names)
-            return pb.PullReply(step=step, tensors=named_tensors(values), ready=True)
+            return pull_parts(pb.PullHeader(step=step, ready=True), values, self.part_bytes)
         remaining = context.time_remaining()
         # Answer a little before the caller's deadline so it gets "not ready" instead of DEADLINE_EXCEEDED.
         wait = self.long_poll_seconds if remaining is None else max(0.0, min(self.long_poll_seconds, remaining / 2))
         ready, means, count, missing = self.state.pull_mean(request.worker, request.step, names, timeout=wait)
-        return pb.PullReply(
-            step=request.step, sample_count=count, tensors=named_tensors(means), ready=ready, missing_workers=missing
-        )
+        header = pb.PullHeader(step=request.step, sample_count=count, ready=ready, missing_workers=missing)
+        return pull_parts(header, means, self.part_bytes)
 
 
 class ParameterServer:
@@ -123,7 +150,8 @@ class ParameterServer:
             futures.ThreadPoolExecutor(max_workers=max_threads or num_workers + EXTRA_THREADS),
             options=server_options(max_message_bytes),
         )
-        pb_grpc.add_ParameterServiceServicer_to_server(ParameterServicer(self.state, long_poll_seconds), self._server)
+        servicer = ParameterServicer(self.state, long_poll_seconds, part_bytes(max_message_bytes))
+        pb_grpc.add_ParameterServiceServicer_to_server(servicer, self._server)
         self.address = None
 
     def start(self):

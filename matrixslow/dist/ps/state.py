@@ -69,9 +69,10 @@ class ParameterState:
         self.max_staleness = max_staleness
         self._changed = threading.Condition()
         self._values = None  # name -> array; None until the first Init
+        self._add_locks = {}  # name -> lock held while adding into that variable's pending sums
         self._step = 0  # updates applied so far (the server version)
         self._last_pushed = {}  # worker -> last step it pushed (synchronous mode)
-        self._pending = {}  # step -> {"sums", "count", "workers"}
+        self._pending = {}  # step -> {"sums", "unwritten" (names no push has written yet), "count", "workers"}
         self._done = {}  # step -> {"mean", "count", "pulled"}
         self._last_completed = -1
 
@@ -89,6 +90,7 @@ class ParameterState:
         with self._changed:
             if self._values is None:
                 self._values = {name: np.array(value, copy=True) for name, value in variables.items()}
+                self._add_locks = {name: threading.Lock() for name in self._values}
             else:
                 self._check_matches(worker, variables, what="variables")
             return self._copy_values(None), self._step
@@ -111,7 +113,15 @@ class ParameterState:
             self._check_matches(worker, gradients, what="gradients")
             if self.mode == ASYNC:
                 return self._apply_async(worker, step, gradients, sample_count)
-            self._add_sync(worker, step, gradients, sample_count)
+            entry = self._open_sync_step(worker, step)
+        self._add_sync(entry, gradients)
+        with self._changed:
+            entry["count"] += sample_count
+            entry["workers"].add(worker)
+            complete = len(entry["workers"]) == self.num_workers
+        if complete:
+            self._finish_sync_step(step, entry)
+        with self._changed:
             return True, self._step, ""
 
     def _apply_async(self, worker, step, gradients, sample_count):
@@ -126,30 +136,45 @@ class ParameterState:
         self._changed.notify_all()
         return True, self._step, ""
 
-    def _add_sync(self, worker, step, gradients, sample_count):
+    def _open_sync_step(self, worker, step):
+        """The pending sums of ``step``, created by its first push; call with the lock held."""
         last = self._last_pushed.get(worker)
         if last is not None and step <= last:
             raise NotReadyError(f"worker {worker} already pushed step {last}; steps must increase, got {step}")
         self._last_pushed[worker] = step
-        entry = self._pending.setdefault(
-            step,
-            {"sums": {name: np.zeros(v.shape) for name, v in self._values.items()}, "count": 0, "workers": set()},
-        )
-        # float64 sums: the mean is then exact to one rounding whatever the variables' dtype.
+        if step not in self._pending:
+            # float64 sums: the mean is then exact to one rounding whatever the variables' dtype.
+            sums = {name: np.empty(value.shape) for name, value in self._values.items()}
+            self._pending[step] = {"sums": sums, "unwritten": set(sums), "count": 0, "workers": set()}
+        return self._pending[step]
+
+    def _add_sync(self, entry, gradients):
+        # The additions run outside the state's lock, each variable under its own: two workers' pushes
+        # add at once (NumPy lets go of the GIL), and pulls and other steps' pushes never wait for them.
         for name, grad in gradients.items():
-            entry["sums"][name] += grad
-        entry["count"] += sample_count
-        entry["workers"].add(worker)
-        if len(entry["workers"]) == self.num_workers:
-            del self._pending[step]
-            mean = {name: total / entry["count"] for name, total in entry["sums"].items()}
+            with self._add_locks[name]:
+                if name in entry["unwritten"]:
+                    # The step's first gradient is copied in rather than added to zeros: one pass fewer.
+                    np.copyto(entry["sums"][name], grad)
+                    entry["unwritten"].discard(name)
+                else:
+                    np.add(entry["sums"][name], grad, out=entry["sums"][name])
+
+    def _finish_sync_step(self, step, entry):
+        """Turn the complete sums of ``step`` into its mean (outside the lock), then publish it."""
+        count = entry["count"]
+        # Divide straight into the variable's dtype: one pass over the sums, still one rounding.
+        mean = {
+            name: np.divide(total, count, out=np.empty(total.shape, self._values[name].dtype), casting="unsafe")
+            for name, total in entry["sums"].items()
+        }
+        for array in mean.values():
+            array.flags.writeable = False  # handed to every puller without a copy
+        with self._changed:
             if self.learning_rate is not None:
-                self._apply_mean(mean)
-            self._done[step] = {
-                "mean": {name: m.astype(self._values[name].dtype) for name, m in mean.items()},
-                "count": entry["count"],
-                "pulled": set(),
-            }
+                self._apply_mean({name: total / count for name, total in entry["sums"].items()})
+            del self._pending[step]
+            self._done[step] = {"mean": mean, "count": count, "pulled": set()}
             self._last_completed = max(self._last_completed, step)
             self._changed.notify_all()
 
@@ -180,7 +205,7 @@ class ParameterState:
                     raise NotReadyError(f"worker {worker}: step {step} was never pushed or was already dropped")
                 pushed = self._pending.get(step, {"workers": set()})["workers"]
                 return False, {}, 0, sorted(set(range(self.num_workers)) - pushed)
-            means = self._select(result["mean"], names)
+            means = self._select(result["mean"], names, copy=False)
             result["pulled"].add(worker)
             if len(result["pulled"]) == self.num_workers:
                 del self._done[step]
@@ -218,11 +243,11 @@ class ParameterState:
                     f"but the server holds {describe(held)}"
                 )
 
-    def _select(self, arrays, names):
+    def _select(self, arrays, names, copy=True):
         unknown = sorted(set(names) - set(arrays))
         if unknown:
             raise VariableMismatchError(f"unknown variables {unknown}; the server holds {sorted(arrays)}")
-        return {name: arrays[name].copy() for name in (names or arrays)}
+        return {name: arrays[name].copy() if copy else arrays[name] for name in (names or arrays)}
 
     def _copy_values(self, names):
         return self._select(self._values, names or [])
