@@ -1,14 +1,19 @@
 """The reference: one MLP training step written directly in NumPy, row-major, no framework.
 
 Same maths as the matrixslow model it is compared with: leaky ReLU (slope 0.1),
-softmax cross-entropy averaged over the batch, Adam with bias correction.
+softmax cross-entropy averaged over the batch, Adam with bias correction (or plain
+gradient descent with ``optimizer="sgd"``). With no hidden layer it is softmax regression.
 """
 
 import numpy as np
 
 
 class NumpyMLP:
-    def __init__(self, sizes, rng, dtype=np.float64, learning_rate=0.001, beta_1=0.9, beta_2=0.99, epsilon=1e-8):
+    def __init__(
+        self, sizes, rng, dtype=np.float64, learning_rate=0.001, beta_1=0.9, beta_2=0.99, epsilon=1e-8, optimizer="adam"
+    ):
+        if optimizer not in ("adam", "sgd"):
+            raise ValueError(f"NumpyMLP: optimizer must be 'adam' or 'sgd', got {optimizer!r}")
         self.weights = [
             rng.normal(0.0, np.sqrt(2.0 / (n_in + n_out)), (n_in, n_out)).astype(dtype)
             for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
@@ -19,9 +24,17 @@ class NumpyMLP:
         self.v = [np.zeros_like(p) for p in self.params]
         self.t = 0
         self.learning_rate, self.beta_1, self.beta_2, self.epsilon = learning_rate, beta_1, beta_2, epsilon
+        self.optimizer = optimizer
 
-    def step(self, x, one_hot):
-        """Forward, backward and one Adam update on a batch; returns the mean loss."""
+    def load_matrixslow(self, values):
+        """Copy a matrixslow MLP's parameters (W1 (out, in), b1 (out, 1), W2, ...) into this one, in place."""
+        for index, (w, b) in enumerate(zip(values[0::2], values[1::2], strict=True)):
+            self.weights[index][...] = w.T
+            self.biases[index][...] = b[:, 0]
+        return self
+
+    def gradients(self, x, one_hot):
+        """Mean loss over the batch and its gradients: weights first, then biases (as ``params``)."""
         activations, pre_activations = [x], []
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             z = activations[-1] @ w + b
@@ -40,7 +53,16 @@ class NumpyMLP:
             bias_grads.insert(0, grad.sum(axis=0))
             if i > 0:
                 grad = (grad @ self.weights[i].T) * np.where(pre_activations[i - 1] > 0, 1.0, 0.1)
-        self._adam(weight_grads + bias_grads)
+        return loss, weight_grads + bias_grads
+
+    def step(self, x, one_hot):
+        """Forward, backward and one update on a batch; returns the mean loss."""
+        loss, grads = self.gradients(x, one_hot)
+        if self.optimizer == "adam":
+            self._adam(grads)
+        else:
+            for p, g in zip(self.params, grads, strict=True):
+                p -= self.learning_rate * g
         return loss
 
     def _adam(self, grads):

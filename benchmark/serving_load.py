@@ -1,0 +1,145 @@
+"""What the serving benchmark needs: the digits models on disk, servers in subprocesses, and a load generator.
+
+The load is closed-loop: ``clients`` requests are in flight at any time, and each answer
+sends the next request, as ``clients`` users each waiting for their answer would. The
+requests go out as pre-serialized bytes through gRPC futures from one thread, so the
+load generator spends little CPU per request and does not need a thread per client (the
+machine has two cores, shared with the server).
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import grpc
+import numpy as np
+
+import matrixslow as ms
+import serving
+from matrixslow.dist.launch import free_loopback_addresses
+from matrixslow.dist.tensors import to_proto
+from serving.model_store import load_version
+from serving.proto import serving_pb2
+
+REPO = Path(__file__).resolve().parents[1]
+READY_SECONDS = 60.0
+
+# The digits models of examples/dnn_digits.py and examples/cnn_digits.py (8x8 images, 10 classes).
+MODELS = {
+    "mlp": (lambda: ms.model.dnn(64, [64, 32], 10), (64, 1)),
+    "cnn": (
+        lambda: ms.model.cnn((8, 8), 10, kernels=(16,), kernel_shape=(3, 3), pooling=((3, 3), (2, 2)), hidden=(32,)),
+        (8, 8),
+    ),
+}
+
+
+def export_model(root, name):
+    """Save the model ``name`` as version 1 under ``root/name``; return the directory."""
+    build, _ = MODELS[name]
+    np.random.seed(0)
+    with ms.core.Graph() as graph:
+        model = build()
+        signature = serving.Exporter(graph).signature(model.inputs[0].name, model.predict.name)
+        ms.trainer.Saver(Path(root) / name / "1").save(graph, service_signature=signature)
+    return Path(root) / name
+
+
+def sample(name, batch=None, seed=0):
+    _, dim = MODELS[name]
+    shape = dim if batch is None else (batch, *dim)
+    return np.random.default_rng(seed).random(shape)
+
+
+def request_bytes(name):
+    """One single-sample PredictRequest, serialized once."""
+    return serving_pb2.PredictRequest(inputs={"x": to_proto(sample(name), "x")}).SerializeToString()
+
+
+def bare_forward(model_dir, name, batch):
+    """A () -> None running the loaded model in-process on ``batch`` samples: the forward pass alone."""
+    model = load_version(model_dir, 1)
+    inputs = {"x": sample(name, batch=batch)}
+    outputs = list(model.outputs)
+    return lambda: model.run(inputs, outputs)
+
+
+@contextlib.contextmanager
+def server(model_dir, *flags):
+    """``python -m serving`` on a free port; yields its gRPC address; always stopped."""
+    (address,) = free_loopback_addresses(1)
+    command = [sys.executable, "-m", "serving", "--model-dir", str(model_dir), "--port", address.rsplit(":", 1)[1]]
+    command += ["--log-level", "WARNING", *map(str, flags)]
+    process = subprocess.Popen(command, cwd=REPO, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        with serving.Client(address) as client:
+            give_up_at = time.monotonic() + READY_SECONDS
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"server exited with status {process.returncode}")
+                with contextlib.suppress(serving.ServingError):
+                    if client.health(timeout=1.0) == "SERVING":
+                        break
+                if time.monotonic() > give_up_at:
+                    raise RuntimeError("server did not become healthy")
+                time.sleep(0.05)
+        yield address
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(30)
+
+
+class LoadGenerator:
+    """Closed-loop load on one channel; ``run`` returns the per-request latencies in seconds."""
+
+    def __init__(self, address, payload):
+        self.channel = grpc.insecure_channel(address)
+        self.call = self.channel.unary_unary("/serving.ModelService/Predict")  # bytes in, bytes out
+        self.payload = payload
+
+    def run(self, clients, total, timeout=300.0):
+        lock = threading.Lock()
+        finished = threading.Event()
+        latencies, errors = [], []
+        state = {"issued": 0}
+
+        def issue():
+            with lock:
+                if state["issued"] >= total:
+                    return
+                state["issued"] += 1
+            started = time.perf_counter()
+            future = self.call.future(self.payload, timeout=60)
+            future.add_done_callback(lambda done: answered(done, started))
+
+        def answered(done, started):
+            latency = time.perf_counter() - started
+            with lock:
+                latencies.append(latency)
+                if done.exception() is not None:
+                    errors.append(done.exception())
+                last = len(latencies) == total
+            if last:
+                finished.set()
+            else:
+                issue()
+
+        for _ in range(clients):
+            issue()
+        if not finished.wait(timeout):
+            raise RuntimeError(f"only {len(latencies)} of {total} requests answered in {timeout:g} s")
+        if errors:
+            raise RuntimeError(f"{len(errors)} requests failed, first: {errors[0]}")
+        return latencies
+
+    def close(self):
+        self.channel.close()
