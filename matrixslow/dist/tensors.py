@@ -1,4 +1,4 @@
-"""NumPy arrays on the wire: ``Tensor`` messages, chunking under the gRPC size limit, channel options.
+"""NumPy arrays on the wire: ``Tensor`` messages, the data room per message under the gRPC size limit, options.
 
 A ``Tensor`` carries the dtype name, the shape and the raw C-order bytes, always little-endian,
 so two machines of either byte order read the same numbers.
@@ -98,71 +98,6 @@ def max_chunk_bytes(max_message_bytes):
             f"it must exceed the {ENVELOPE_BYTES}-byte envelope"
         )
     return room
-
-
-def split_payload(array, max_message_bytes, name="tensor"):
-    """Cut an array into flat ``Tensor`` parts that each fit one gRPC message.
-
-    Parameters
-    ----------
-    array : array_like
-        Flattened in C order; the receiver restores the shape in ``join_payload``.
-    max_message_bytes : int
-        The message limit of the channel (see ``channel_options``); each part carries at most
-        ``max_message_bytes - ENVELOPE_BYTES`` data bytes, cut on element boundaries.
-    name : str
-        Used in error messages only.
-
-    Returns
-    -------
-    list of Tensor
-        1-D parts in order; an empty array gives one empty part, so its dtype still travels.
-    """
-    flat = np.asarray(array).reshape(-1)
-    wire_dtype = _wire_dtype(flat.dtype, name)
-    per_part = max_chunk_bytes(max_message_bytes) // wire_dtype.itemsize
-    if per_part == 0:
-        raise ValueError(
-            f"tensor {name!r}: max_message_bytes={max_message_bytes} cannot hold one {wire_dtype.name} element"
-        )
-    starts = range(0, max(flat.size, 1), per_part)
-    return [
-        to_proto(flat[start : start + per_part], name=f"{name}[part {index}]") for index, start in enumerate(starts)
-    ]
-
-
-def join_payload(parts, shape=None, name="tensor"):
-    """Reassemble the parts made by ``split_payload``.
-
-    Parameters
-    ----------
-    parts : sequence of Tensor
-        In the order ``split_payload`` returned them.
-    shape : tuple of int, optional
-        Shape of the original array; by default the flat 1-D result is returned.
-    name : str
-        Used in error messages only.
-
-    Returns
-    -------
-    numpy.ndarray
-        A new writable array.
-    """
-    if not parts:
-        raise ValueError(f"tensor {name!r}: no parts to join; split_payload always sends at least one")
-    pieces = [from_proto(part, name=f"{name}[part {index}]") for index, part in enumerate(parts)]
-    dtypes = {piece.dtype.name for piece in pieces}
-    if len(dtypes) != 1:
-        raise ValueError(f"tensor {name!r}: parts disagree on dtype: {sorted(dtypes)}")
-    if any(piece.ndim != 1 for piece in pieces):
-        raise ValueError(f"tensor {name!r}: parts must be 1-D, got shapes {[piece.shape for piece in pieces]}")
-    flat = np.concatenate(pieces)
-    if shape is None:
-        return flat
-    shape = tuple(shape)
-    if math.prod(shape) != flat.size:
-        raise ValueError(f"tensor {name!r}: {flat.size} elements received cannot take shape {shape}")
-    return flat.reshape(shape)
 
 
 def server_options(max_message_bytes):

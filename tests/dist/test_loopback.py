@@ -13,7 +13,7 @@ import pytest
 
 from matrixslow.dist.proto import allreduce_pb2, allreduce_pb2_grpc
 from matrixslow.dist.proto.tensor_pb2 import Tensor
-from matrixslow.dist.tensors import channel_options, from_proto, join_payload, split_payload, to_proto
+from matrixslow.dist.tensors import channel_options, from_proto, max_chunk_bytes, to_proto
 
 DEADLINE_SECONDS = 30
 BIG_TENSOR_BYTES = 64 << 20
@@ -108,8 +108,9 @@ def test_hello_and_chunked_send_through_the_generated_stub():
     limit = 1 << 16
     options = channel_options(limit)
     worker = RecordingWorker()
-    gradient = np.arange(100_003, dtype=np.float64).reshape(-1, 1) / 7
-    parts = split_payload(gradient, limit, name="segment 0")
+    gradient = np.arange(100_003, dtype=np.float64) / 7
+    per_part = max_chunk_bytes(limit) // gradient.itemsize
+    parts = [gradient[first : first + per_part] for first in range(0, gradient.size, per_part)]
     assert len(parts) > 1
     with _serving(options, worker) as address, _channel(address, options) as channel:
         stub = allreduce_pb2_grpc.RingAllReduceStub(channel)
@@ -124,7 +125,9 @@ def test_hello_and_chunked_send_through_the_generated_stub():
                 segment=0,
                 part=index,
                 part_count=len(parts),
-                tensor=part,
+                offset=index * per_part,
+                dtype="float64",
+                data=part.astype("<f8").tobytes(),
             )
             assert stub.Send(chunk, timeout=DEADLINE_SECONDS).accepted
 
@@ -132,5 +135,6 @@ def test_hello_and_chunked_send_through_the_generated_stub():
     assert {(c.step, c.phase, c.sender, c.part_count) for c in worker.chunks} == {
         (3, allreduce_pb2.SCATTER_REDUCE, 0, len(parts))
     }
-    received = join_payload([chunk.tensor for chunk in worker.chunks], shape=gradient.shape)
+    assert [chunk.offset for chunk in worker.chunks] == [index * per_part for index in range(len(parts))]
+    received = np.frombuffer(b"".join(chunk.data for chunk in worker.chunks), dtype="<f8")
     assert received.tobytes() == gradient.tobytes()

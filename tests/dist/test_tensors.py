@@ -1,18 +1,16 @@
-"""matrixslow.dist.tensors: arrays to Tensor messages and back, chunking, channel options."""
+"""matrixslow.dist.tensors: arrays to Tensor messages and back, the data room per message, channel options."""
 
 import struct
 
 import numpy as np
 import pytest
 
-from matrixslow.dist.proto.allreduce_pb2 import Chunk
 from matrixslow.dist.proto.tensor_pb2 import Tensor
 from matrixslow.dist.tensors import (
     ENVELOPE_BYTES,
     channel_options,
     from_proto,
-    join_payload,
-    split_payload,
+    max_chunk_bytes,
     to_proto,
 )
 
@@ -92,62 +90,10 @@ def test_from_proto_refuses_negative_dimensions():
         from_proto(Tensor(dtype="float32", shape=[-1, 4], data=b""))
 
 
-# ENVELOPE_BYTES + 8 holds one float64 per part, so the big buffer is only tried with larger parts.
-SPLIT_CASES = [(size, limit) for size in (0, 1, 17, 5000) for limit in (ENVELOPE_BYTES + 8, ENVELOPE_BYTES + 1000)]
-SPLIT_CASES += [(size, limit) for size in (0, 1, 17, 2**20 + 3) for limit in (ENVELOPE_BYTES + 1000, 1 << 16)]
-
-
-@pytest.mark.parametrize(("size", "max_message_bytes"), SPLIT_CASES)
-def test_split_then_join_reassembles_exactly_under_the_limit(size, max_message_bytes):
-    array = np.random.default_rng(size).normal(size=size).astype(">f8")
-
-    parts = split_payload(array, max_message_bytes)
-
-    data_limit = max_message_bytes - ENVELOPE_BYTES
-    assert len(parts) == max(1, -(-size * 8 // (data_limit // 8 * 8)))
-    for part in parts:
-        assert len(part.data) <= data_limit
-        envelope = Chunk(step=2**40, sender=2**30, sequence=2**30, segment=2**30, part=2**30, part_count=2**30)
-        envelope.tensor.CopyFrom(part)
-        assert envelope.ByteSize() <= max_message_bytes
-    joined = join_payload(parts)
-    assert joined.dtype == np.dtype("<f8")
-    assert joined.tobytes() == array.astype("<f8").tobytes()
-
-
-def test_split_of_a_large_buffer_then_join_restores_the_shape():
-    array = np.arange(2**20 + 3, dtype=np.int64).reshape(-1, 1)
-    parts = split_payload(array, 1 << 16)
-    assert len(parts) == -(-(2**20 + 3) * 8 // ((1 << 16) - ENVELOPE_BYTES))
-    joined = join_payload(parts, shape=array.shape)
-    assert joined.shape == (2**20 + 3, 1)
-    assert joined[-1, 0] == 2**20 + 2
-    assert np.array_equal(joined, array)
-    assert joined.flags.writeable
-
-
-def test_empty_array_still_sends_one_part_with_its_dtype():
-    parts = split_payload(np.zeros((0, 3), dtype=np.float32), 1 << 16)
-    assert len(parts) == 1
-    joined = join_payload(parts, shape=(0, 3))
-    assert joined.shape == (0, 3) and joined.dtype == np.float32
-
-
-def test_split_payload_refuses_limits_without_room():
+def test_max_chunk_bytes_leaves_the_envelope_out_and_refuses_limits_without_room():
+    assert max_chunk_bytes(1 << 20) == (1 << 20) - ENVELOPE_BYTES
     with pytest.raises(ValueError, match="no room"):
-        split_payload(np.zeros(3), ENVELOPE_BYTES)
-    with pytest.raises(ValueError, match=r"'w'.*cannot hold one float64"):
-        split_payload(np.zeros(3), ENVELOPE_BYTES + 7, name="w")
-
-
-def test_join_payload_checks_parts():
-    with pytest.raises(ValueError, match="no parts"):
-        join_payload([], name="g")
-    mixed = [to_proto(np.zeros(2, np.float32)), to_proto(np.zeros(2, np.float64))]
-    with pytest.raises(ValueError, match="disagree on dtype"):
-        join_payload(mixed)
-    with pytest.raises(ValueError, match="cannot take shape"):
-        join_payload([to_proto(np.zeros(6))], shape=(4, 2))
+        max_chunk_bytes(ENVELOPE_BYTES)
 
 
 def test_channel_options_set_both_limits():

@@ -4,7 +4,6 @@ import threading
 import time
 
 from ..proto import allreduce_pb2, allreduce_pb2_grpc
-from ..tensors import join_payload
 
 
 class RingTimeoutError(TimeoutError):
@@ -16,11 +15,11 @@ class RingAbortedError(RingTimeoutError):
 
 
 class ChunkInbox:
-    """Chunks from the left neighbour, keyed by ``(step, phase, sequence)``.
+    """Parts from the left neighbour, keyed by ``(step, phase, sequence, part)``.
 
-    gRPC server threads ``put`` the parts of each chunk as they arrive; the worker thread
-    ``take``s a chunk once all its parts are in. A fast neighbour may already be a step ahead,
-    which is why chunks are keyed instead of queued.
+    gRPC server threads ``put`` parts as they arrive, in any order (several ``Send`` calls are in
+    flight at once); the worker thread ``take``s them one by one, in the order it needs them. A
+    fast neighbour may already be a part or a step ahead, which is why parts are keyed, not queued.
     """
 
     def __init__(self):
@@ -41,17 +40,17 @@ class ChunkInbox:
 
     def put(self, chunk):
         """Store one part (a ``Chunk`` message); called from gRPC server threads."""
-        key = (chunk.step, chunk.phase, chunk.sequence)
+        key = (chunk.step, chunk.phase, chunk.sequence, chunk.part)
         with self._arrived:
-            self._parts.setdefault(key, {})[chunk.part] = chunk
+            self._parts[key] = chunk
             self._arrived.notify_all()
 
-    def take(self, step, phase, sequence, timeout, sender_label):
-        """Wait for every part of one chunk and remove it from the inbox.
+    def take(self, step, phase, sequence, part, timeout, sender_label):
+        """Wait for one part and remove it from the inbox.
 
         Parameters
         ----------
-        step, phase, sequence : int
+        step, phase, sequence, part : int
             The key the sender used.
         timeout : float
             Seconds to wait before giving up.
@@ -60,42 +59,31 @@ class ChunkInbox:
 
         Returns
         -------
-        segment : int
-        flat : numpy.ndarray
-            The joined 1-D payload, writable.
-        sample_count : int
+        Chunk
+            The message as it arrived; ``data`` holds the raw bytes.
 
         Raises
         ------
         RingTimeoutError
-            If the chunk is still incomplete after ``timeout`` seconds.
+            If the part has not arrived after ``timeout`` seconds.
+        RingAbortedError
+            If a neighbour reported that the ring failed.
         """
-        key = (step, phase, sequence)
+        key = (step, phase, sequence, part)
         give_up_at = time.monotonic() + timeout
         with self._arrived:
-            while not self._complete(key):
+            while key not in self._parts:
                 self.raise_if_aborted()
                 remaining = give_up_at - time.monotonic()
                 if remaining <= 0:
-                    received = len(self._parts.get(key, {}))
                     phase_name = allreduce_pb2.Phase.Name(phase)
+                    received = sum(1 for other in self._parts if other[:3] == key[:3])
                     raise RingTimeoutError(
-                        f"no chunk from {sender_label} within {timeout:g} s "
-                        f"(step {step}, {phase_name}, ring step {sequence}; {received} part(s) received)"
+                        f"no chunk from {sender_label} within {timeout:g} s (step {step}, {phase_name}, "
+                        f"ring step {sequence}, part {part}; {received} other part(s) of that ring step waiting)"
                     )
                 self._arrived.wait(remaining)
-            parts = self._parts.pop(key)
-        chunks = [parts[index] for index in range(len(parts))]
-        first = chunks[0]
-        flat = join_payload([chunk.tensor for chunk in chunks], name=f"segment {first.segment} from {sender_label}")
-        return first.segment, flat, first.sample_count
-
-    def _complete(self, key):
-        parts = self._parts.get(key)
-        if not parts:
-            return False
-        part_count = next(iter(parts.values())).part_count
-        return len(parts) == part_count
+            return self._parts.pop(key)
 
 
 class RingAllReduceServicer(allreduce_pb2_grpc.RingAllReduceServicer):

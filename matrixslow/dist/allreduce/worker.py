@@ -6,6 +6,11 @@ arriving from its left, so that afterwards worker ``r`` holds the full sum of se
 ``r + 1``. In ``world_size - 1`` all-gather steps those finished segments travel round the
 ring. Every worker sends ``2 (N - 1) / N`` of the buffer whatever ``N`` is, which is why the
 ring scales where a central server does not.
+
+The steps are pipelined: each segment travels as parts of at most ``PART_BYTES`` (see
+``parts.segment_parts``), up to ``SEND_WINDOW_PARTS`` of them in flight at once (``SendWindow``),
+and a worker adds or copies each part the moment it arrives and passes it on at once, instead of
+waiting for whole segments. So sending, receiving and adding overlap, on every worker at once.
 """
 
 import contextlib
@@ -16,12 +21,19 @@ import grpc
 import numpy as np
 
 from ..proto import allreduce_pb2, allreduce_pb2_grpc
-from ..tensors import bind, channel_options, server_options, split_payload
+from ..tensors import SUPPORTED_DTYPES, bind, channel_options, max_chunk_bytes, server_options
 from .inbox import ChunkInbox, RingAbortedError, RingAllReduceServicer, RingTimeoutError
+from .parts import segment_parts
+from .send_window import SendWindow
 
 DEFAULT_DEADLINE_SECONDS = 10.0
 # gRPC's own default receive limit; larger segments go in several parts.
 DEFAULT_MAX_MESSAGE_BYTES = 4 << 20
+# Parts of at most this many bytes: small enough that a neighbour can forward the first part while
+# the rest of the segment is still arriving, large enough that gRPC's per-call cost stays small.
+PART_BYTES = 2 << 20
+# Send calls in flight to the right neighbour at once (see SendWindow).
+SEND_WINDOW_PARTS = 4
 # How long telling a neighbour that the ring failed may take; it may be gone already.
 ABORT_SECONDS = 1.0
 # How long one Hello attempt may wait before the handshake tries again.
@@ -48,6 +60,15 @@ class RingAllReduce:
         Seconds every RPC, the handshake and every wait for a chunk may take.
     max_message_bytes : int
         gRPC message limit of both the server and the client channel.
+
+    Attributes
+    ----------
+    part_bytes : int
+        Most payload bytes in one ``Send`` (``PART_BYTES``, less if ``max_message_bytes`` is smaller).
+    window_parts : int
+        Most ``Send`` calls in flight at once (``SEND_WINDOW_PARTS``).
+    bytes_sent : int
+        Payload bytes this worker sent in the last ``allreduce``.
 
     Examples
     --------
@@ -79,7 +100,10 @@ class RingAllReduce:
         self._inbox = ChunkInbox()
         self._failed = False  # an exchange raised: close() must not wait for a goodbye
         self._said_goodbye = False
-        options = server_options(max_message_bytes)
+        options = server_options(max_message_bytes)  # checks max_message_bytes first
+        # Each part must fit one message with its header (max_chunk_bytes checks the limit leaves room).
+        self.part_bytes = min(PART_BYTES, max_chunk_bytes(max_message_bytes))
+        self.window_parts = SEND_WINDOW_PARTS
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=options)
         self._servicer = RingAllReduceServicer(rank, world_size, self._inbox)
         allreduce_pb2_grpc.add_RingAllReduceServicer_to_server(self._servicer, self._server)
@@ -190,68 +214,93 @@ class RingAllReduce:
                 allreduce_pb2_grpc.RingAllReduceStub(channel).Abort(request, timeout=ABORT_SECONDS)
 
     def _ring_exchange(self, step, buffer, sample_count):
-        """Reduce-scatter then all-gather; the body of ``allreduce``."""
-        flat = buffer.reshape(-1).copy()
-        # array_split views share flat's memory, so writing a segment writes the result.
-        segments = np.array_split(flat, self.world_size)
-        counts = [int(sample_count)] * self.world_size
+        """Reduce-scatter then all-gather, pipelined part by part; the body of ``allreduce``."""
+        local = np.ascontiguousarray(buffer).reshape(-1)
+        wire_dtype = _wire_dtype(local.dtype)
+        per_part = self.part_bytes // wire_dtype.itemsize
+        if per_part == 0:
+            raise ValueError(f"max_message_bytes={self.max_message_bytes} cannot hold one {wire_dtype.name} element")
+        # Every element of the result is written by an add or a copy below, so the input needs no copy.
+        result = np.empty_like(local)
+        # array_split's segment sizes, the same on every worker: part k of segment j is the same slice everywhere.
+        bounds = np.cumsum([0] + [piece.size for piece in np.array_split(local, self.world_size)])
         size, rank = self.world_size, self.rank
+        counts = [int(sample_count)] * size
+        # The 2 (N - 1) ring steps in order; the segment that arrives at one step goes out at the next.
+        ring_steps = [(SCATTER_REDUCE, sequence) for sequence in range(size - 1)]
+        ring_steps += [(ALL_GATHER, sequence) for sequence in range(size - 1)]
+        window = SendWindow(self._right.Send, self.window_parts, self.deadline, self._send_failed, self._wake_up)
 
-        for sequence in range(size - 1):
-            self._send(step, SCATTER_REDUCE, sequence, (rank - sequence) % size, segments, counts)
-            segment, received, count = self._receive(step, SCATTER_REDUCE, sequence, (rank - sequence - 1) % size)
-            segments[segment] += self._checked(received, segments[segment], segment)
-            counts[segment] += count
-
-        for sequence in range(size - 1):
-            self._send(step, ALL_GATHER, sequence, (rank + 1 - sequence) % size, segments, counts)
-            segment, received, count = self._receive(step, ALL_GATHER, sequence, (rank - sequence) % size)
-            segments[segment][...] = self._checked(received, segments[segment], segment)
-            counts[segment] = count
-
-        return flat.reshape(buffer.shape), counts[0]
-
-    def _send(self, step, phase, sequence, segment, segments, counts):
-        parts = split_payload(segments[segment], self.max_message_bytes, name=f"segment {segment}")
-        for index, part in enumerate(parts):
+        def send(ring_step, segment, part, source):
+            phase, sequence = ring_steps[ring_step]
             chunk = allreduce_pb2.Chunk(
                 step=step,
                 phase=phase,
-                sender=self.rank,
+                sender=rank,
                 sequence=sequence,
                 segment=segment,
-                part=index,
-                part_count=len(parts),
-                tensor=part,
+                part=part.index,
+                part_count=part.count,
+                offset=part.offset,
+                dtype=wire_dtype.name,
+                # Raw little-endian bytes: one copy, and none of the Tensor wrapping or joining of parts.
+                data=source[part.elements].astype(wire_dtype, copy=False).tobytes(),
                 sample_count=counts[segment],
             )
-            try:
-                self._right.Send(chunk, timeout=self.deadline)
-            except grpc.RpcError as error:
-                # The right neighbour may have gone because the ring failed elsewhere first: report that.
-                self._inbox.raise_if_aborted()
-                raise RingTimeoutError(
-                    f"ring worker {self.rank} could not send segment {segment} to right neighbour at "
-                    f"{self.right_address}: {error.code().name} {error.details()}"
-                ) from error
-            self.bytes_sent += len(part.data)
+            window.send(chunk)
 
-    def _receive(self, step, phase, sequence, expected_segment):
+        try:
+            for part in segment_parts(bounds, rank, per_part):  # the first step sends this worker's own segment
+                send(0, rank, part, local)
+            for ring_step, (phase, sequence) in enumerate(ring_steps):
+                segment = (rank - ring_step - 1) % size
+                for part in segment_parts(bounds, segment, per_part):
+                    received, count = self._receive(step, phase, sequence, segment, part, wire_dtype)
+                    # Each part is combined as soon as it arrives, straight into its place in the result...
+                    if phase == SCATTER_REDUCE:
+                        np.add(local[part.elements], received, out=result[part.elements])
+                        counts[segment] = int(sample_count) + count
+                    else:
+                        result[part.elements] = received
+                        counts[segment] = count
+                    # ...and forwarded at once, so the next worker adds it while the rest of the segment arrives here.
+                    if ring_step + 1 < len(ring_steps):
+                        send(ring_step + 1, segment, part, result)
+            window.drain()
+        finally:
+            window.cancel()  # nothing is left after drain(); after a failure this stops the calls still in flight
+            self.bytes_sent = window.bytes_sent
+        return result.reshape(buffer.shape), counts[0]
+
+    def _wake_up(self, send_error):
+        """A Send failed (called from a gRPC thread): stop waiting for the left neighbour, name the right one."""
+        self._inbox.abort(str(send_error))
+
+    def _send_failed(self, error, chunk):
+        """The exception for a failed ``Send``: the ring's abort if there was one, else a RingTimeoutError."""
+        if self._inbox.abort_reason is not None:  # the right neighbour may have gone because the ring failed first
+            return RingAbortedError(f"the ring was aborted: {self._inbox.abort_reason}")
+        return RingTimeoutError(
+            f"ring worker {self.rank} could not send segment {chunk.segment} to right neighbour at "
+            f"{self.right_address}: {error.code().name} {error.details()}"
+        )
+
+    def _receive(self, step, phase, sequence, segment, part, wire_dtype):
+        """Wait for one part from the left neighbour; returns its elements (read-only) and its sample count."""
         left_rank = (self.rank - 1) % self.world_size
         label = f"left neighbour rank {left_rank} at {self.left_address}"
-        segment, received, count = self._inbox.take(step, phase, sequence, self.deadline, label)
-        if segment != expected_segment:
-            raise ValueError(f"{label} sent segment {segment} at ring step {sequence}; expected {expected_segment}")
-        return segment, received, count
-
-    def _checked(self, received, local, segment):
-        """The received segment, after checking it can be combined with the local one."""
-        if received.shape != local.shape or received.dtype != local.dtype.newbyteorder("<"):
+        chunk = self._inbox.take(step, phase, sequence, part.index, self.deadline, label)
+        if chunk.segment != segment:
+            raise ValueError(f"{label} sent segment {chunk.segment} at ring step {sequence}; expected {segment}")
+        data = chunk.data
+        got = (chunk.part_count, chunk.offset, chunk.dtype, len(data))
+        expected = (part.count, part.offset, wire_dtype.name, part.size * wire_dtype.itemsize)
+        if got != expected:
             raise ValueError(
-                f"left neighbour at {self.left_address} sent segment {segment} as {received.dtype.name}"
-                f"{received.shape}; expected {local.dtype.name}{local.shape} (do all workers flatten the same layout?)"
+                f"{label} sent part {part.index} of segment {segment} as (part count, offset, dtype, bytes) {got}; "
+                f"expected {expected} (do all workers flatten the same layout?)"
             )
-        return received
+        return np.frombuffer(data, dtype=wire_dtype), chunk.sample_count
 
     def close(self, wait_for_left=False):
         """Stop the server and close the channel; safe to call twice.
@@ -288,3 +337,10 @@ class RingAllReduce:
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+def _wire_dtype(dtype):
+    """The little-endian version of ``dtype``, which parts carry on the wire; refuses what cannot be summed."""
+    if dtype.name not in SUPPORTED_DTYPES:
+        raise ValueError(f"cannot allreduce dtype {dtype.name!r}; expected one of {sorted(SUPPORTED_DTYPES)}")
+    return dtype.newbyteorder("<")

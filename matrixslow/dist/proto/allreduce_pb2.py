@@ -22,28 +22,27 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from matrixslow.dist.proto import tensor_pb2 as matrixslow_dot_dist_dot_proto_dot_tensor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%matrixslow/dist/proto/allreduce.proto\x12\x0fmatrixslow.dist\x1a\"matrixslow/dist/proto/tensor.proto\".\n\x0c\x41\x62ortRequest\x12\x0e\n\x06sender\x18\x01 \x01(\x05\x12\x0e\n\x06reason\x18\x02 \x01(\t\"2\n\x0cHelloRequest\x12\x0e\n\x06sender\x18\x01 \x01(\x05\x12\x12\n\nworld_size\x18\x02 \x01(\x05\"=\n\nHelloReply\x12\x0c\n\x04rank\x18\x01 \x01(\x05\x12\x12\n\nworld_size\x18\x02 \x01(\x05\x12\r\n\x05ready\x18\x03 \x01(\x08\"\xd0\x01\n\x05\x43hunk\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12%\n\x05phase\x18\x02 \x01(\x0e\x32\x16.matrixslow.dist.Phase\x12\x0e\n\x06sender\x18\x03 \x01(\x05\x12\x10\n\x08sequence\x18\x04 \x01(\x05\x12\x0f\n\x07segment\x18\x05 \x01(\x05\x12\x0c\n\x04part\x18\x06 \x01(\x05\x12\x12\n\npart_count\x18\x07 \x01(\x05\x12\'\n\x06tensor\x18\x08 \x01(\x0b\x32\x17.matrixslow.dist.Tensor\x12\x14\n\x0csample_count\x18\t \x01(\x03\"\x1c\n\x08\x43hunkAck\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08*B\n\x05Phase\x12\x15\n\x11PHASE_UNSPECIFIED\x10\x00\x12\x12\n\x0eSCATTER_REDUCE\x10\x01\x12\x0e\n\nALL_GATHER\x10\x02\x32\x97\x02\n\rRingAllReduce\x12\x43\n\x05Hello\x12\x1d.matrixslow.dist.HelloRequest\x1a\x1b.matrixslow.dist.HelloReply\x12\x39\n\x04Send\x12\x16.matrixslow.dist.Chunk\x1a\x19.matrixslow.dist.ChunkAck\x12\x43\n\x07Goodbye\x12\x1d.matrixslow.dist.HelloRequest\x1a\x19.matrixslow.dist.ChunkAck\x12\x41\n\x05\x41\x62ort\x12\x1d.matrixslow.dist.AbortRequest\x1a\x19.matrixslow.dist.ChunkAckb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%matrixslow/dist/proto/allreduce.proto\x12\x0fmatrixslow.dist\".\n\x0c\x41\x62ortRequest\x12\x0e\n\x06sender\x18\x01 \x01(\x05\x12\x0e\n\x06reason\x18\x02 \x01(\t\"2\n\x0cHelloRequest\x12\x0e\n\x06sender\x18\x01 \x01(\x05\x12\x12\n\nworld_size\x18\x02 \x01(\x05\"=\n\nHelloReply\x12\x0c\n\x04rank\x18\x01 \x01(\x05\x12\x12\n\nworld_size\x18\x02 \x01(\x05\x12\r\n\x05ready\x18\x03 \x01(\x08\"\xda\x01\n\x05\x43hunk\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12%\n\x05phase\x18\x02 \x01(\x0e\x32\x16.matrixslow.dist.Phase\x12\x0e\n\x06sender\x18\x03 \x01(\x05\x12\x10\n\x08sequence\x18\x04 \x01(\x05\x12\x0f\n\x07segment\x18\x05 \x01(\x05\x12\x0c\n\x04part\x18\x06 \x01(\x05\x12\x12\n\npart_count\x18\x07 \x01(\x05\x12\x14\n\x0csample_count\x18\t \x01(\x03\x12\x0e\n\x06offset\x18\n \x01(\x03\x12\r\n\x05\x64type\x18\x0b \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x0c \x01(\x0cJ\x04\x08\x08\x10\t\"\x1c\n\x08\x43hunkAck\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08*B\n\x05Phase\x12\x15\n\x11PHASE_UNSPECIFIED\x10\x00\x12\x12\n\x0eSCATTER_REDUCE\x10\x01\x12\x0e\n\nALL_GATHER\x10\x02\x32\x97\x02\n\rRingAllReduce\x12\x43\n\x05Hello\x12\x1d.matrixslow.dist.HelloRequest\x1a\x1b.matrixslow.dist.HelloReply\x12\x39\n\x04Send\x12\x16.matrixslow.dist.Chunk\x1a\x19.matrixslow.dist.ChunkAck\x12\x43\n\x07Goodbye\x12\x1d.matrixslow.dist.HelloRequest\x1a\x19.matrixslow.dist.ChunkAck\x12\x41\n\x05\x41\x62ort\x12\x1d.matrixslow.dist.AbortRequest\x1a\x19.matrixslow.dist.ChunkAckb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'matrixslow.dist.proto.allreduce_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PHASE']._serialized_start=498
-  _globals['_PHASE']._serialized_end=564
-  _globals['_ABORTREQUEST']._serialized_start=94
-  _globals['_ABORTREQUEST']._serialized_end=140
-  _globals['_HELLOREQUEST']._serialized_start=142
-  _globals['_HELLOREQUEST']._serialized_end=192
-  _globals['_HELLOREPLY']._serialized_start=194
-  _globals['_HELLOREPLY']._serialized_end=255
-  _globals['_CHUNK']._serialized_start=258
-  _globals['_CHUNK']._serialized_end=466
-  _globals['_CHUNKACK']._serialized_start=468
-  _globals['_CHUNKACK']._serialized_end=496
-  _globals['_RINGALLREDUCE']._serialized_start=567
-  _globals['_RINGALLREDUCE']._serialized_end=846
+  _globals['_PHASE']._serialized_start=472
+  _globals['_PHASE']._serialized_end=538
+  _globals['_ABORTREQUEST']._serialized_start=58
+  _globals['_ABORTREQUEST']._serialized_end=104
+  _globals['_HELLOREQUEST']._serialized_start=106
+  _globals['_HELLOREQUEST']._serialized_end=156
+  _globals['_HELLOREPLY']._serialized_start=158
+  _globals['_HELLOREPLY']._serialized_end=219
+  _globals['_CHUNK']._serialized_start=222
+  _globals['_CHUNK']._serialized_end=440
+  _globals['_CHUNKACK']._serialized_start=442
+  _globals['_CHUNKACK']._serialized_end=470
+  _globals['_RINGALLREDUCE']._serialized_start=541
+  _globals['_RINGALLREDUCE']._serialized_end=820
 # @@protoc_insertion_point(module_scope)

@@ -1,8 +1,6 @@
-from matrixslow.dist.proto import tensor_pb2 as _tensor_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -43,7 +41,7 @@ class HelloReply(_message.Message):
     def __init__(self, rank: _Optional[int] = ..., world_size: _Optional[int] = ..., ready: _Optional[bool] = ...) -> None: ...
 
 class Chunk(_message.Message):
-    __slots__ = ("step", "phase", "sender", "sequence", "segment", "part", "part_count", "tensor", "sample_count")
+    __slots__ = ("step", "phase", "sender", "sequence", "segment", "part", "part_count", "sample_count", "offset", "dtype", "data")
     STEP_FIELD_NUMBER: _ClassVar[int]
     PHASE_FIELD_NUMBER: _ClassVar[int]
     SENDER_FIELD_NUMBER: _ClassVar[int]
@@ -51,8 +49,10 @@ class Chunk(_message.Message):
     SEGMENT_FIELD_NUMBER: _ClassVar[int]
     PART_FIELD_NUMBER: _ClassVar[int]
     PART_COUNT_FIELD_NUMBER: _ClassVar[int]
-    TENSOR_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
     step: int
     phase: Phase
     sender: int
@@ -60,9 +60,11 @@ class Chunk(_message.Message):
     segment: int
     part: int
     part_count: int
-    tensor: _tensor_pb2.Tensor
     sample_count: int
-    def __init__(self, step: _Optional[int] = ..., phase: _Optional[_Union[Phase, str]] = ..., sender: _Optional[int] = ..., sequence: _Optional[int] = ..., segment: _Optional[int] = ..., part: _Optional[int] = ..., part_count: _Optional[int] = ..., tensor: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., sample_count: _Optional[int] = ...) -> None: ...
+    offset: int
+    dtype: str
+    data: bytes
+    def __init__(self, step: _Optional[int] = ..., phase: _Optional[_Union[Phase, str]] = ..., sender: _Optional[int] = ..., sequence: _Optional[int] = ..., segment: _Optional[int] = ..., part: _Optional[int] = ..., part_count: _Optional[int] = ..., sample_count: _Optional[int] = ..., offset: _Optional[int] = ..., dtype: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class ChunkAck(_message.Message):
     __slots__ = ("accepted",)
