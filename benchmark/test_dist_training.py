@@ -22,27 +22,28 @@ from .dist_harness import slowest_per_repetition as slowest
 
 WORKER = REPO / "benchmark" / "dist_training_worker.py"
 MODELS = pick(("mlp", "cnn"), ("mlp", "cnn"), tiny=("mlp",))
-# (label, trainer mode, workers)
+# (label, trainer mode, workers, parameter-server shards)
 ALL_SETUPS = (
-    ("single", "single", 1),
-    ("ps-2", "ps", 2),
-    ("ring-2", "allreduce", 2),
-    ("ring-3", "allreduce", 3),
-    ("mpi-2", "mpi", 2),
+    ("single", "single", 1, 0),
+    ("ps-2", "ps", 2, 1),
+    ("ps2-2", "ps", 2, 2),
+    ("ring-2", "allreduce", 2, 0),
+    ("ring-3", "allreduce", 3, 0),
+    ("mpi-2", "mpi", 2, 0),
 )
-SETUPS = pick(ALL_SETUPS, ALL_SETUPS, tiny=ALL_SETUPS[:3])
+SETUPS = pick(ALL_SETUPS, ALL_SETUPS, tiny=(ALL_SETUPS[0], ALL_SETUPS[1], ALL_SETUPS[3]))
 EPOCHS = pick(8, 2, tiny=1)
 RUN_TIMEOUT_SECONDS = pick(300, 120)
 
 
-def train(model, mode, workers):
+def train(model, mode, workers, shards):
     args = ["--model", model, "--mode", mode, "--epochs", EPOCHS]
     if mode == "single":
         return results_of(run([sys.executable, WORKER, *args], RUN_TIMEOUT_SECONDS))
     if mode == "mpi":
         return run_mpiexec(workers, WORKER, args, timeout=RUN_TIMEOUT_SECONDS)
     launch_mode = "ps" if mode == "ps" else "allreduce"
-    return run_launched(launch_mode, workers, WORKER, args, ps=1, timeout=RUN_TIMEOUT_SECONDS)
+    return run_launched(launch_mode, workers, WORKER, args, ps=shards, timeout=RUN_TIMEOUT_SECONDS)
 
 
 class ThroughputTable(SummaryTable):
@@ -69,11 +70,11 @@ def summary(request):
     TABLE.register(request.config)
 
 
-@pytest.mark.parametrize("setup", SETUPS, ids=[label for label, _, _ in SETUPS])
+@pytest.mark.parametrize("setup", SETUPS, ids=[label for label, *_ in SETUPS])
 @pytest.mark.parametrize("model", MODELS)
 def test_training_throughput(benchmark, model, setup):
-    label, mode, workers = setup
-    results = train(model, mode, workers)
+    label, mode, workers, shards = setup
+    results = train(model, mode, workers, shards)
     assert sorted(result["rank"] for result in results) == list(range(workers)), results
     epochs = slowest([result["epoch_seconds"] for result in results])
     samples = sum(result["samples"] for result in results)
@@ -85,9 +86,9 @@ def test_training_throughput(benchmark, model, setup):
     benchmark.group = f"train_epoch[{model}]"
     benchmark.extra_info.update(
         kind="dist_training", model=model, mode=mode, epochs=EPOCHS, batch_per_worker=32, setup=label,
-        workers=workers, samples_per_second=rate, compute_ms_per_step=(epoch - comm) * 1e3,
+        workers=workers, ps_shards=shards, samples_per_second=rate, compute_ms_per_step=(epoch - comm) * 1e3,
         comm_ms_per_step=comm * 1e3,
     )  # fmt: skip
     record_times(benchmark, epochs)
-    order = [name for name, _, _ in SETUPS].index(label)
+    order = [name for name, *_ in SETUPS].index(label)
     TABLE.rows[(model, order)] = {"label": label, "rate": rate, "compute": epoch - comm, "comm": comm}
