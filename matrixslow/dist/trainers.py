@@ -9,18 +9,15 @@ raises ``ValueError`` on every worker instead of leaving one waiting for the oth
 """
 
 import hashlib
-import time
 
-import grpc
 import numpy as np
 
 from ..core.variable import Variable
 from ..trainer.trainer import Trainer
 from .allreduce import DEFAULT_DEADLINE_SECONDS, MpiAllReduce, RingAllReduce, flatten_arrays, unflatten_arrays
 from .checkpoint import Checkpoints
-from .ps import ParameterServerClient, shard_variables
+from .ps import ParameterServerClient
 
-INIT_POLL_SECONDS = 0.02
 BACKENDS = ("grpc", "mpi")
 # 2**48 fingerprints, small enough to travel exactly as float64 inside a gradient-shaped buffer.
 FINGERPRINT_BITS = 48
@@ -278,21 +275,13 @@ class DistTrainerParameterServer(Trainer):
         set_values(self.optimizer.graph, self.client.init(values))
 
     def _wait_for_first_init(self, values):
-        self.client.plan = shard_variables(values, len(self.client.addresses))
-        give_up_at = time.monotonic() + self.timeout
-        while True:
-            try:
-                self.client.pull_values()
-                return
-            except grpc.RpcError as error:
-                if error.code() != grpc.StatusCode.FAILED_PRECONDITION:
-                    raise
-            if time.monotonic() > give_up_at:
-                raise TimeoutError(
-                    f"worker {self.worker_index}: the parameter servers {self.client.addresses} got no weights "
-                    f"from worker 0 within {self.timeout:g} s; is worker 0 running?"
-                )
-            time.sleep(INIT_POLL_SECONDS)
+        try:
+            self.client.wait_until_initialised(values, self.timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"worker {self.worker_index}: the parameter servers {self.client.addresses} got no weights "
+                f"from worker 0 within {self.timeout:g} s; is worker 0 running?"
+            ) from None
 
     def main_loop(self, train, test):
         self._exchange_steps_per_epoch(_steps_per_epoch(len(train[1]), self.batch_size))

@@ -194,6 +194,32 @@ class ParameterServerClient:
         results = self._on_every_shard(pull_shard)
         return _merged([means for means, _ in results]), results[0][1]
 
+    def wait_until_initialised(self, variables, timeout, poll_seconds=0.02):
+        """Wait until some worker's ``init`` has registered ``variables`` on every shard.
+
+        A worker that must start from another worker's weights calls this before its own
+        ``init``; ``variables`` (this worker's, only their names and sizes matter) fix the routing.
+
+        Raises
+        ------
+        TimeoutError
+            After ``timeout`` seconds, naming the shards.
+        """
+        self.plan = shard_variables(variables, len(self._stubs))
+        give_up_at = time.monotonic() + timeout
+        while True:
+            try:
+                self.pull_values()
+                return
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.FAILED_PRECONDITION:  # anything but "no Init yet"
+                    raise
+            if time.monotonic() > give_up_at:
+                raise TimeoutError(
+                    f"worker {self.worker}: the parameter servers {self.addresses} got no weights within {timeout:g} s"
+                )
+            time.sleep(poll_seconds)
+
     def pull_values(self):
         """The current variable values held by the shards.
 
