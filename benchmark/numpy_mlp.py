@@ -7,6 +7,8 @@ gradient descent with ``optimizer="sgd"``). With no hidden layer it is softmax r
 
 import numpy as np
 
+from .numpy_adam import Adam
+
 
 class NumpyMLP:
     def __init__(
@@ -20,11 +22,8 @@ class NumpyMLP:
         ]
         self.biases = [np.zeros(n_out, dtype=dtype) for n_out in sizes[1:]]
         self.params = self.weights + self.biases
-        self.m = [np.zeros_like(p) for p in self.params]
-        self.v = [np.zeros_like(p) for p in self.params]
-        self.t = 0
-        self.learning_rate, self.beta_1, self.beta_2, self.epsilon = learning_rate, beta_1, beta_2, epsilon
-        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.adam = Adam(self.params, learning_rate, beta_1, beta_2, epsilon) if optimizer == "adam" else None
 
     def load_matrixslow(self, values):
         """Copy a matrixslow MLP's parameters (W1 (out, in), b1 (out, 1), W2, ...) into this one, in place."""
@@ -58,20 +57,9 @@ class NumpyMLP:
     def step(self, x, one_hot):
         """Forward, backward and one update on a batch; returns the mean loss."""
         loss, grads = self.gradients(x, one_hot)
-        if self.optimizer == "adam":
-            self._adam(grads)
+        if self.adam is not None:
+            self.adam.update(grads)
         else:
             for p, g in zip(self.params, grads, strict=True):
                 p -= self.learning_rate * g
         return loss
-
-    def _adam(self, grads):
-        self.t += 1
-        for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
-            m *= self.beta_1
-            m += (1 - self.beta_1) * g
-            v *= self.beta_2
-            v += (1 - self.beta_2) * g * g
-            m_hat = m / (1 - self.beta_1**self.t)
-            v_hat = v / (1 - self.beta_2**self.t)
-            p -= self.learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)

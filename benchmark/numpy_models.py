@@ -12,6 +12,8 @@ tests/benchmark/test_numpy_models.py checks each twin's loss and gradients again
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .numpy_adam import Adam
+
 SLOPE = 0.1  # matrixslow's ReLU is leaky with slope 0.1
 
 
@@ -29,30 +31,6 @@ def softmax_cross_entropy(logits, one_hot):
     log_prob = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     count = len(logits)
     return -(one_hot * log_prob).sum() / count, (np.exp(log_prob) - one_hot) / count
-
-
-class Adam:
-    """Adam with bias correction, updating the arrays of ``params`` in place."""
-
-    def __init__(self, params, learning_rate=0.001, beta_1=0.9, beta_2=0.99, epsilon=1e-8):
-        self.params = params
-        self.m = [np.zeros_like(p) for p in params]
-        self.v = [np.zeros_like(p) for p in params]
-        self.t = 0
-        self.learning_rate, self.beta_1, self.beta_2, self.epsilon = learning_rate, beta_1, beta_2, epsilon
-
-    def update(self, grads):
-        self.t += 1
-        for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
-            m *= self.beta_1
-            m += (1 - self.beta_1) * g
-            v *= self.beta_2
-            v += (1 - self.beta_2) * g * g
-            p -= (
-                self.learning_rate
-                * (m / (1 - self.beta_1**self.t))
-                / (np.sqrt(v / (1 - self.beta_2**self.t)) + self.epsilon)
-            )
 
 
 class NumpyTwin:

@@ -111,43 +111,41 @@ def ps_spec(shards, workers):
     return {"ps": addresses[:shards], "workers": addresses[shards:]}
 
 
-def test_a_ring_worker_killed_mid_training_stops_both_neighbours_naming_it(processes):
-    spec = ring_spec(3)
-    workers = [processes.worker(spec, index, *LONG_JOB, deadline=DEADLINE) for index in range(3)]
+def training_job(processes, spec):
+    """Start every shard and worker of ``spec``; returns the workers once they are well into training."""
+    for index in range(len(spec["ps"])):
+        processes.parameter_server(spec, index)
+    workers = [processes.worker(spec, index, *LONG_JOB, deadline=DEADLINE) for index in range(len(spec["workers"]))]
     for worker in workers:
         wait_for_line(worker, "samples")
-    time.sleep(1.0)  # well into training
-    workers[1].send_signal(signal.SIGKILL)
+    time.sleep(1.0)
+    return workers
+
+
+def kill_and_expect_the_others_to_name_it(victim, survivors, peer):
+    victim.send_signal(signal.SIGKILL)
     killed_at = time.monotonic()
-    for survivor in (workers[0], workers[2]):
-        assert_stops_naming(
-            survivor, spec["workers"][1], 2 * DEADLINE + EXIT_SLACK_SECONDS - (time.monotonic() - killed_at)
-        )
+    for survivor in survivors:
+        left = 2 * DEADLINE + EXIT_SLACK_SECONDS - (time.monotonic() - killed_at)
+        assert_stops_naming(survivor, peer, left)
+
+
+def test_a_ring_worker_killed_mid_training_stops_both_neighbours_naming_it(processes):
+    spec = ring_spec(3)
+    workers = training_job(processes, spec)
+    kill_and_expect_the_others_to_name_it(workers[1], [workers[0], workers[2]], spec["workers"][1])
 
 
 def test_a_parameter_server_killed_mid_training_stops_every_worker_naming_it(processes):
     spec = ps_spec(1, 2)
-    processes.parameter_server(spec, 0)
-    workers = [processes.worker(spec, index, *LONG_JOB, deadline=DEADLINE) for index in range(2)]
-    for worker in workers:
-        wait_for_line(worker, "samples")
-    time.sleep(1.0)
-    processes.started[0].send_signal(signal.SIGKILL)
-    killed_at = time.monotonic()
-    for worker in workers:
-        assert_stops_naming(worker, spec["ps"][0], 2 * DEADLINE + EXIT_SLACK_SECONDS - (time.monotonic() - killed_at))
+    workers = training_job(processes, spec)
+    kill_and_expect_the_others_to_name_it(processes.started[0], workers, spec["ps"][0])
 
 
 def test_a_parameter_server_worker_killed_mid_training_stops_the_others_naming_it(processes):
     spec = ps_spec(1, 2)
-    processes.parameter_server(spec, 0)
-    workers = [processes.worker(spec, index, *LONG_JOB, deadline=DEADLINE) for index in range(2)]
-    for worker in workers:
-        wait_for_line(worker, "samples")
-    time.sleep(1.0)
-    workers[1].send_signal(signal.SIGKILL)
-    killed_at = time.monotonic()
-    assert_stops_naming(workers[0], "workers [1]", 2 * DEADLINE + EXIT_SLACK_SECONDS - (time.monotonic() - killed_at))
+    workers = training_job(processes, spec)
+    kill_and_expect_the_others_to_name_it(workers[1], [workers[0]], "workers [1]")
 
 
 def test_a_ring_neighbour_that_never_starts_is_named(processes):
