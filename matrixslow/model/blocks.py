@@ -1,11 +1,12 @@
-"""Pieces several builders share: input and constant Variables, the FM pairwise term, argument checks."""
+"""Pieces several builders share: input and constant Variables, output heads, the FM pairwise term, checks."""
 
 import numpy as np
 
 from ..core.scope import name_scope
 from ..core.variable import Variable
 from ..layer import fc
-from ..ops import Add, ScalarMultiply, Sum
+from ..ops import Add, Logistic, ScalarMultiply, SoftMax, Sum
+from ..ops.loss import CrossEntropyWithSoftMax, LogLoss
 
 
 def input_variable(dim, name):
@@ -23,6 +24,20 @@ def constant(value, name):
     node = Variable(value.shape, init=False, trainable=False, name=name)
     node.set_value(value)
     return node
+
+
+def binary_head(logit, label):
+    """A binary classifier's Model fields on its (1, 1) logit: a Logistic "predict" and a LogLoss "loss"."""
+    return {"logits": logit, "predict": Logistic(logit, name="predict"), "loss": LogLoss(logit, label, name="loss")}
+
+
+def softmax_head(logits, label):
+    """A multi-class classifier's Model fields on its (classes, 1) logits: SoftMax "predict", cross-entropy "loss"."""
+    return {
+        "logits": logits,
+        "predict": SoftMax(logits, name="predict"),
+        "loss": CrossEntropyWithSoftMax(logits, label, name="loss"),
+    }
 
 
 def hidden_layers(features, size, hidden_sizes, activation="ReLU"):

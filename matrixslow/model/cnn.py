@@ -2,10 +2,9 @@
 
 from .. import layer
 from ..core.scope import name_scope
-from ..ops import Concat, SoftMax
-from ..ops.loss import CrossEntropyWithSoftMax
+from ..ops import Concat
 from .base import Model
-from .blocks import check_pair, check_positive, check_sizes, hidden_layers, input_variable
+from .blocks import check_pair, check_positive, check_sizes, hidden_layers, input_variable, softmax_head
 
 DEFAULT_POOLING = ((3, 3), (2, 2))
 
@@ -68,9 +67,7 @@ def cnn(input_shape, classes, kernels=(8,), kernel_shape=(3, 3), pooling=DEFAULT
         name=builder,
         inputs=[x],
         label=label,
-        logits=logits,
-        predict=SoftMax(logits, name="predict"),
-        loss=CrossEntropyWithSoftMax(logits, label, name="loss"),
+        **softmax_head(logits, label),
     )
 
 

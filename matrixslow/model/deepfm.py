@@ -1,9 +1,8 @@
 """DeepFM (Guo et al. 2017): a factorization machine and an MLP that share the field embeddings."""
 
 from ..core.scope import name_scope
-from ..ops import Add, Logistic, Multiply
-from ..ops.loss import LogLoss
-from .blocks import check_positive, check_sizes, input_variable, pairwise_interactions
+from ..ops import Add, Multiply
+from .blocks import binary_head, check_positive, check_sizes, input_variable, pairwise_interactions
 from .fields import FieldModel, column_fields, deep_part, field_embeddings, field_inputs, wide_part
 
 
@@ -51,9 +50,7 @@ def deepfm(fields, k, hidden_sizes):
         name=builder,
         inputs=inputs,
         label=label,
-        logits=logit,
-        predict=Logistic(logit, name="predict"),
-        loss=LogLoss(logit, label, name="loss"),
+        **binary_head(logit, label),
         parts={"linear": linear, "pairwise": pairwise, "deep": deep},
         fields=columns,
         embeddings=embedded,

@@ -2,10 +2,8 @@
 
 from ..core.scope import name_scope
 from ..layer import fc
-from ..ops import SoftMax
-from ..ops.loss import CrossEntropyWithSoftMax
 from .base import Model
-from .blocks import check_choice, check_positive, check_sizes, hidden_layers, input_variable
+from .blocks import check_choice, check_positive, check_sizes, hidden_layers, input_variable, softmax_head
 
 ACTIVATIONS = ("ReLU", "Logistic", "Tanh")
 
@@ -37,7 +35,5 @@ def dnn(input_size, hidden_sizes, classes, activation="ReLU"):
         name=builder,
         inputs=[x],
         label=label,
-        logits=logits,
-        predict=SoftMax(logits, name="predict"),
-        loss=CrossEntropyWithSoftMax(logits, label, name="loss"),
+        **softmax_head(logits, label),
     )

@@ -4,10 +4,9 @@ import numpy as np
 
 from ..core.scope import name_scope
 from ..core.variable import Variable
-from ..ops import Add, Concat, Logistic, MatMul, Multiply
-from ..ops.loss import LogLoss
+from ..ops import Add, Concat, MatMul, Multiply
 from .base import Model
-from .blocks import check_positive, input_variable, pairwise_interactions
+from .blocks import binary_head, check_positive, input_variable, pairwise_interactions
 from .fields import FieldModel, column_fields, field_inputs
 
 
@@ -64,7 +63,7 @@ def factorization_machine(input_size, k, fields=None):
         logit = Add(linear, pairwise, name="logit")
 
     parts = {"linear": linear, "pairwise": pairwise}
-    heads = {"logits": logit, "predict": Logistic(logit, name="predict"), "loss": LogLoss(logit, label, name="loss")}
+    heads = binary_head(logit, label)
     if columns is None:
         return Model(name=builder, inputs=inputs, label=label, parts=parts, **heads)
     return FieldModel(name=builder, inputs=inputs, label=label, parts=parts, fields=columns, **heads)

@@ -2,10 +2,10 @@
 
 from ..core.scope import name_scope
 from ..layer import fc
-from ..ops import Logistic, Multiply, SoftMax, Step
-from ..ops.loss import CrossEntropyWithSoftMax, LogLoss, MeanSquaredError, PerceptionLoss
+from ..ops import Multiply, Step
+from ..ops.loss import MeanSquaredError, PerceptionLoss
 from .base import Model
-from .blocks import check_positive, input_variable
+from .blocks import binary_head, check_positive, input_variable, softmax_head
 
 
 def _affine(builder, input_size, size):
@@ -25,9 +25,7 @@ def logistic_regression(input_size):
         name="logistic_regression",
         inputs=[x],
         label=label,
-        logits=logit,
-        predict=Logistic(logit, name="predict"),
-        loss=LogLoss(logit, label, name="loss"),
+        **binary_head(logit, label),
     )
 
 
@@ -40,9 +38,7 @@ def softmax_regression(input_size, classes):
         name="softmax_regression",
         inputs=[x],
         label=label,
-        logits=logits,
-        predict=SoftMax(logits, name="predict"),
-        loss=CrossEntropyWithSoftMax(logits, label, name="loss"),
+        **softmax_head(logits, label),
     )
 
 

@@ -9,10 +9,9 @@ from ..core.errors import GraphError, ShapeError
 from ..core.scope import name_scope
 from ..core.variable import Variable
 from ..layer import fc
-from ..ops import Add, MatMul, ReLU, SoftMax, Tanh, Welding
-from ..ops.loss import CrossEntropyWithSoftMax
+from ..ops import Add, MatMul, ReLU, Tanh, Welding
 from .base import Model
-from .blocks import check_choice, check_positive, input_variable
+from .blocks import check_choice, check_positive, input_variable, softmax_head
 
 ACTIVATIONS = {"ReLU": ReLU, "Tanh": Tanh}
 
@@ -106,9 +105,7 @@ def rnn(seq_len, input_size, hidden_size, classes, welding=False, activation="Re
         name=builder,
         inputs=inputs,
         label=label,
-        logits=logits,
-        predict=SoftMax(logits, name="predict"),
-        loss=CrossEntropyWithSoftMax(logits, label, name="loss"),
+        **softmax_head(logits, label),
         hiddens=hiddens,
         welding=last if welding else None,
         length=seq_len,

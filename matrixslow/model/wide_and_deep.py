@@ -1,8 +1,7 @@
 """Wide & Deep (Cheng et al. 2016): a linear model on every column plus an MLP on field embeddings."""
 
-from ..ops import Add, Logistic
-from ..ops.loss import LogLoss
-from .blocks import check_positive, check_sizes, input_variable
+from ..ops import Add
+from .blocks import binary_head, check_positive, check_sizes, input_variable
 from .fields import FieldModel, column_fields, deep_part, field_embeddings, field_inputs, wide_part
 
 
@@ -39,9 +38,7 @@ def wide_and_deep(fields, k, hidden_sizes):
         name=builder,
         inputs=inputs,
         label=label,
-        logits=logit,
-        predict=Logistic(logit, name="predict"),
-        loss=LogLoss(logit, label, name="loss"),
+        **binary_head(logit, label),
         parts={"wide": wide, "deep": deep},
         fields=columns,
         embeddings=embedded,
