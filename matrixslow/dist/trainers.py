@@ -202,8 +202,7 @@ class DistTrainerRingAllReduce(Trainer):
         every_worker, _ = self.ring.allreduce(steps, 1)
         check_steps_per_epoch(every_worker, self.worker_index)
         super().main_loop(train, test)
-        if hasattr(self.ring, "say_goodbye"):
-            self.ring.say_goodbye()  # at once, so that a neighbour's close() need not wait for ours
+        self.ring.say_goodbye()  # at once, so that a neighbour's close() need not wait for ours
         self._finished = True
 
     def _optimizer_update(self):

@@ -106,6 +106,9 @@ class MpiAllReduce:
         self.bytes_sent = ring_equivalent_bytes(send.nbytes, self.world_size)
         return total.reshape(buffer.shape).astype(buffer.dtype, copy=False), int(total_count[0])
 
+    def say_goodbye(self):
+        """Nothing to say: MPI needs no goodbye between ranks (``RingAllReduce``'s interface)."""
+
     def close(self, wait_for_left=False):
         """Nothing to release: MPI itself is finalised when the process exits. Safe to call twice.
 
