@@ -12,7 +12,7 @@ from concurrent import futures
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from matrixslow.dist.tensors import channel_options, from_proto, to_proto
+from matrixslow.dist.tensors import bind, from_proto, server_options, to_proto
 
 from .errors import InvalidRequest, RequestError
 from .proto import serving_pb2, serving_pb2_grpc
@@ -130,15 +130,13 @@ class GrpcServer:
         self.health = health.HealthServicer()
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="serving-grpc"),
-            options=channel_options(message_limit(max_request_bytes)),
+            options=server_options(message_limit(max_request_bytes)),
             maximum_concurrent_rpcs=threads + max_queue,
         )
         serving_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(predictor, status), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.address = f"{host}:{port}"
-        self.port = self.server.add_insecure_port(self.address)
-        if self.port == 0:
-            raise OSError(f"cannot listen for gRPC on {self.address} (in use, or not an address of this machine)")
+        self.port = bind(self.server, self.address, "the gRPC server")
 
     def start(self):
         self.server.start()

@@ -63,7 +63,7 @@ class ServingApp:
         self.http = None
 
     def start(self):
-        """Load the model and start serving; raises ModelLoadError or OSError (port taken) before serving."""
+        """Load the model and start serving; raises ModelLoadError, or RuntimeError/OSError (port taken), first."""
         config = self.config
         self.store.load_initial()
         self.batcher = Batcher(

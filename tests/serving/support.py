@@ -116,8 +116,8 @@ def running_server(model_dir, log_dir, *flags, http=True):
         server.stop()
 
 
-def run_server_to_exit(model_dir, timeout=60.0):
-    """Run ``python -m serving`` expecting it to refuse to start; returns the CompletedProcess."""
-    (port,) = free_loopback_addresses(1)
-    command = [sys.executable, "-m", "serving", "--model-dir", str(model_dir), "--port", port.rsplit(":", 1)[1]]
+def run_server_to_exit(model_dir, timeout=60.0, port=None):
+    """Run ``python -m serving`` (on ``port``, else a free one) expecting it to refuse to start; returns the result."""
+    port = port or free_loopback_addresses(1)[0].rsplit(":", 1)[1]
+    command = [sys.executable, "-m", "serving", "--model-dir", str(model_dir), "--port", str(port)]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO)

@@ -125,6 +125,17 @@ def test_the_server_refuses_to_start_without_a_loadable_model_naming_the_directo
     assert str(model_dir) in result.stderr
 
 
+def test_a_second_server_on_a_port_in_use_refuses_to_start_naming_it(tmp_path):
+    # gRPC turns SO_REUSEPORT on by default: without turning it off, the second server would
+    # start and silently share the first one's connections.
+    export(tmp_path / "m", 1, lambda: ms.model.dnn(3, [2], 2))
+    with running_server(tmp_path / "m", tmp_path, http=False) as first:
+        port = first.address.rsplit(":", 1)[1]
+        result = run_server_to_exit(tmp_path / "m", port=port)
+    assert result.returncode == 2, result.stderr
+    assert f"the gRPC server cannot listen on 127.0.0.1:{port}: the port is in use" in result.stderr
+
+
 def test_sigterm_finishes_the_requests_in_flight_and_exits_0(tmp_path):
     _, model = export(tmp_path / "m", 1, lambda: ms.model.dnn(4, [3], 2), seed=2)
     x = np.random.default_rng(0).normal(size=(2, 4, 1))
