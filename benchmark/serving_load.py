@@ -78,16 +78,7 @@ def server(model_dir, *flags):
     process = subprocess.Popen(command, cwd=REPO, env=dict(os.environ, PYTHONUNBUFFERED="1"))
     try:
         with serving.Client(address) as client:
-            give_up_at = time.monotonic() + READY_SECONDS
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"server exited with status {process.returncode}")
-                with contextlib.suppress(serving.ServingError):
-                    if client.health(timeout=1.0) == "SERVING":
-                        break
-                if time.monotonic() > give_up_at:
-                    raise RuntimeError("server did not become healthy")
-                time.sleep(0.05)
+            client.wait_until_serving(READY_SECONDS, process)
         yield address
     finally:
         process.send_signal(signal.SIGTERM)

@@ -1,5 +1,8 @@
 """The Python client: ``serving.Client("127.0.0.1:8500").predict({"x": array})`` -> {output name: array}."""
 
+import contextlib
+import time
+
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -100,6 +103,27 @@ class Client:
         """The grpc.health.v1 status name: "SERVING", "NOT_SERVING", ..."""
         response = self._call(self._health.Check, health_pb2.HealthCheckRequest(service=service), timeout)
         return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+    def wait_until_serving(self, timeout, process=None, poll_seconds=0.05):
+        """Ask the health service until it says SERVING (a server starting up answers nothing yet).
+
+        Raises
+        ------
+        TimeoutError
+            After ``timeout`` seconds.
+        RuntimeError
+            When ``process`` (the server's ``subprocess.Popen``, if given) exits first.
+        """
+        give_up_at = time.monotonic() + timeout
+        while True:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"the server at {self.address} exited with status {process.returncode}")
+            with contextlib.suppress(ServingError):
+                if self.health(timeout=1.0) == "SERVING":
+                    return
+            if time.monotonic() > give_up_at:
+                raise TimeoutError(f"the server at {self.address} did not report SERVING within {timeout:g} s")
+            time.sleep(poll_seconds)
 
     def _call(self, method, request, timeout):
         timeout = self.timeout if timeout is None else timeout

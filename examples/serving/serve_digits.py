@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -68,20 +67,13 @@ def start_server(model_dir, quiet):
     command = [sys.executable, "-m", "serving", "--model-dir", str(model_dir), "--port", address.rsplit(":", 1)[1]]
     command += ["--log-level", "WARNING" if quiet else "INFO"]
     process = subprocess.Popen(command)
-    with serving.Client(address) as client:
-        give_up_at = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with status {process.returncode}")
-            try:
-                if client.health(timeout=1.0) == "SERVING":
-                    return process, address
-            except serving.ServingError:
-                pass
-            if time.monotonic() > give_up_at:
-                process.kill()
-                raise RuntimeError("the server did not become healthy within 60 s")
-            time.sleep(0.05)
+    try:
+        with serving.Client(address) as client:
+            client.wait_until_serving(60, process)
+    except TimeoutError:
+        process.kill()
+        raise
+    return process, address
 
 
 def main(argv=None):

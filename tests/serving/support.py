@@ -74,17 +74,12 @@ class ServerProcess:
         with open(self.log_path, "wb") as log:
             env = {**os.environ, "PYTHONUNBUFFERED": "1"}
             self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
-        with serving.Client(self.address) as client:
-            wait_until(lambda: self._healthy(client), READY_SECONDS, f"server did not become healthy: {self.log()}")
-        return self
-
-    def _healthy(self, client):
-        if self.process.poll() is not None:
-            raise AssertionError(f"server exited with status {self.process.returncode}: {self.log()}")
         try:
-            return client.health(timeout=1.0) == "SERVING"
-        except serving.ServingError:
-            return False
+            with serving.Client(self.address) as client:
+                client.wait_until_serving(READY_SECONDS, self.process)
+        except (TimeoutError, RuntimeError) as error:
+            raise AssertionError(f"{error}: {self.log()}") from None
+        return self
 
     def client(self, **kwargs):
         return serving.Client(self.address, **kwargs)
