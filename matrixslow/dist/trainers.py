@@ -12,7 +12,7 @@ import hashlib
 
 import numpy as np
 
-from ..core.variable import Variable
+from ..core.scope import get_trainable_variables_from_graph
 from ..trainer.trainer import Trainer
 from .allreduce import DEFAULT_DEADLINE_SECONDS, MpiAllReduce, RingAllReduce, flatten_arrays, unflatten_arrays
 from .checkpoint import Checkpoints
@@ -25,7 +25,7 @@ FINGERPRINT_BITS = 48
 
 def trainable_values(graph):
     """``{name: value}`` of every trainable Variable of ``graph``."""
-    return {node.name: node.value for node in graph.nodes if isinstance(node, Variable) and node.trainable}
+    return {node.name: node.value for node in get_trainable_variables_from_graph(graph=graph)}
 
 
 def gradient_sums(optimizer):
