@@ -69,12 +69,20 @@ def bare_forward(model_dir, name, batch):
     return lambda: model.run(inputs, outputs)
 
 
-@contextlib.contextmanager
 def server(model_dir, *flags):
     """``python -m serving`` on a free port; yields its gRPC address; always stopped."""
+    return _process_on_free_port(["-m", "serving", "--model-dir", str(model_dir), "--log-level", "WARNING", *flags])
+
+
+def noop_server():
+    """``benchmark/grpc_noop_server.py``, answering what the digits models answer (10 classes); yields its address."""
+    return _process_on_free_port(["-m", "benchmark.grpc_noop_server", "--output-shape", 10, 1])
+
+
+@contextlib.contextmanager
+def _process_on_free_port(arguments):
     (address,) = free_loopback_addresses(1)
-    command = [sys.executable, "-m", "serving", "--model-dir", str(model_dir), "--port", address.rsplit(":", 1)[1]]
-    command += ["--log-level", "WARNING", *map(str, flags)]
+    command = [sys.executable, *map(str, arguments), "--port", address.rsplit(":", 1)[1]]
     process = subprocess.Popen(command, cwd=REPO, env=dict(os.environ, PYTHONUNBUFFERED="1"))
     try:
         with serving.Client(address) as client:

@@ -2,10 +2,14 @@
 
 Each model is served twice: "unbatched" (``--max-batch-size 1``: one forward pass per
 request) and "batched" (``--max-batch-size 64 --batch-timeout-ms 2``: dynamic batching).
+A third server, "noop" (benchmark/grpc_noop_server.py), answers every request with
+prepared bytes and computes nothing: the same load against it measures the floor that gRPC
+and the load generator set on this machine, whatever the model.
+
 The end of the run prints, per model, the batching gain (batched requests/s over
 unbatched, same number of clients), the p99 latency beside its target (batch timeout plus
-twice the forward time of a full batch), and the server overhead: unbatched single-sample
-p50 minus the bare in-process forward pass of one sample.
+twice the forward time of a full batch) and beside the no-op server's, and the server
+overhead: unbatched single-sample p50 minus the bare in-process forward pass of one sample.
 
 Targets (issue 6): at 64 clients batching gives >= 5x the requests/s; at 1 client the
 server adds < 1 ms at p50. The load generator runs in this process on the same two cores
@@ -26,6 +30,7 @@ from .timing import measure
 MODES = {
     "unbatched": ("--max-batch-size", "1"),
     "batched": ("--max-batch-size", "64", "--batch-timeout-ms", "2"),
+    "noop": None,  # benchmark/grpc_noop_server.py: no model at all
 }
 BATCH_TIMEOUT_MS = 2.0
 CLIENTS = pick((1, 4, 16, 64), (1, 4, 16, 64), tiny=(1, 4))
@@ -67,7 +72,10 @@ def servers(model_dirs):
 
         def get(name, mode):
             if (name, mode) not in started:
-                address = stack.enter_context(serving_load.server(model_dirs[name], *MODES[mode]))
+                if MODES[mode] is None:
+                    address = stack.enter_context(serving_load.noop_server())
+                else:
+                    address = stack.enter_context(serving_load.server(model_dirs[name], *MODES[mode]))
                 generator = serving_load.LoadGenerator(address, serving_load.request_bytes(name))
                 stack.callback(generator.close)
                 generator.run(4, 100)  # warm-up: channel, threads, caches
@@ -150,5 +158,8 @@ def summary_lines(results):
             )
             if forward_64 is not None:
                 line += f"  p99 target {BATCH_TIMEOUT_MS + 2 * forward_64 * 1e3:.1f} ms"
+            noop = results.get((name, "throughput", "noop", clients))
+            if noop is not None:
+                line += f"  | no-op server {noop[0]:7.0f} req/s (p99 {noop[1] * 1e3:6.1f} ms)"
             lines.append(line)
     return lines

@@ -32,11 +32,10 @@ def parse_args(argv):
     parser.add_argument(
         "--max-request-bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES, help="largest request's input values"
     )
-    parser.add_argument("--threads", type=int, default=128, help="gRPC request threads")
     parser.add_argument("--grace-seconds", type=float, default=30.0, help="time in-flight requests get on SIGTERM")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    for flag in ("max_batch_size", "max_queue", "max_request_bytes", "threads"):
+    for flag in ("max_batch_size", "max_queue", "max_request_bytes"):
         if getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be at least 1")
     if args.batch_timeout_ms < 0 or args.poll_seconds <= 0:
@@ -59,7 +58,6 @@ def main(argv=None):
         max_queue=args.max_queue,
         poll_seconds=args.poll_seconds,
         max_request_bytes=args.max_request_bytes,
-        threads=args.threads,
         grace_seconds=args.grace_seconds,
     )
     app = ServingApp(config)

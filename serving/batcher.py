@@ -1,6 +1,6 @@
 """Dynamic batching: gather concurrent requests into one forward pass, computed by one thread.
 
-Request threads (gRPC or HTTP) ``submit`` checked requests and wait; a single worker
+Front ends (the gRPC event loop, HTTP request threads) ``submit`` checked requests and wait; a single worker
 thread takes the oldest request, waits at most ``batch_timeout`` seconds from its arrival
 for more (up to ``max_batch_size`` samples), stacks their inputs on the batch axis, runs
 the served model once and hands each request its slice of the outputs.
@@ -55,10 +55,20 @@ class Pending:
         self.error = None
         self.abandoned = False
         self._done = threading.Event()
+        self._callbacks = []
+        self._callbacks_lock = threading.Lock()
 
     def wait(self, timeout=None):
         """True once answered; False if ``timeout`` seconds passed first."""
         return self._done.wait(timeout)
+
+    def add_done_callback(self, callback):
+        """Call ``callback()`` once answered: from the worker thread, or at once if already answered."""
+        with self._callbacks_lock:
+            if not self._done.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
 
     def abandon(self):
         """The client stopped waiting (deadline or cancel): the worker will skip the request."""
@@ -66,7 +76,11 @@ class Pending:
 
     def _finish(self, outputs=None, version=None, error=None):
         self.outputs, self.version, self.error = outputs, version, error
-        self._done.set()
+        with self._callbacks_lock:
+            self._done.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
 
 
 class Batcher:

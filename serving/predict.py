@@ -2,7 +2,9 @@
 
 Both decode their wire format into ``{input name: array}`` first; from there on the path
 is the same: check the request against the served version, queue it, wait for the batch
-(at most until the client's deadline), and return the outputs or raise a ServingError.
+(at most until the client's deadline), and return the outputs or raise a RequestError.
+The HTTP front end's threads block in ``predict``; the gRPC front end's event loop calls
+``submit`` and awaits the Pending instead, so no thread waits per request.
 """
 
 import time
@@ -35,8 +37,8 @@ class Predictor:
         if name and name != self.model_name:
             raise ModelNotFound(f"model {name!r} is not served here; this server serves {self.model_name!r}")
 
-    def predict(self, inputs, output_names=(), timeout=None, on_pending=None):
-        """Answer one request.
+    def submit(self, inputs, output_names=(), timeout=None):
+        """Check one request and queue it; returns its Pending (see ``answer``).
 
         Parameters
         ----------
@@ -46,25 +48,32 @@ class Predictor:
             Empty for every output of the signature.
         timeout : float or None
             Seconds left until the client's deadline; None waits as long as it takes.
-        on_pending : callable, optional
-            Given the Pending right after queueing (the gRPC side hooks cancellation on it).
 
-        Returns
-        -------
-        (dict of arrays, int)
-            The outputs (same leading form as the inputs) and the model version that computed them.
+        Raises InvalidRequest, QueueFull, ShuttingDown or DeadlineExpired at once.
         """
         if timeout is not None and timeout <= 0:
             self.metrics.expired.inc()
             raise DeadlineExpired("the deadline had passed when the request arrived")
         checked = check_request(self.store.current, inputs, output_names, self.max_request_bytes)
         deadline = None if timeout is None else time.monotonic() + timeout
-        pending = self.batcher.submit(checked, deadline)
-        if on_pending is not None:
-            on_pending(pending)
-        if not pending.wait(timeout):
-            pending.abandon()  # the worker counts it as expired when it reaches it, and skips it
-            raise DeadlineExpired("the deadline passed while the request was queued")
+        return self.batcher.submit(checked, deadline)
+
+    @staticmethod
+    def answer(pending):
+        """(outputs, version) of an answered Pending: the outputs in the request's leading form; or its error."""
         if pending.error is not None:
             raise pending.error
         return pending.outputs, pending.version
+
+    @staticmethod
+    def expire(pending):
+        """The client stopped waiting: the worker skips the request (counted as expired) when it reaches it."""
+        pending.abandon()
+        raise DeadlineExpired("the deadline passed while the request was queued")
+
+    def predict(self, inputs, output_names=(), timeout=None):
+        """``submit``, wait for the batch (at most ``timeout`` seconds), and ``answer``: for threaded front ends."""
+        pending = self.submit(inputs, output_names, timeout)
+        if not pending.wait(timeout):
+            self.expire(pending)
+        return self.answer(pending)

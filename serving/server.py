@@ -36,7 +36,6 @@ class ServingConfig:
     max_queue: int = 1024
     poll_seconds: float = 1.0
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
-    threads: int = 128
     grace_seconds: float = 30.0
 
 
@@ -71,7 +70,7 @@ class ServingApp:
         )
         predictor = Predictor(self.model_name, self.store, self.batcher, self.metrics, config.max_request_bytes)
         self.grpc = GrpcServer(
-            predictor, self.status, config.host, config.port, config.max_request_bytes, config.threads, config.max_queue
+            predictor, self.status, config.host, config.port, config.max_request_bytes, config.max_queue
         )
         if config.http_port is not None:
             # JSON spells a float64 in up to ~25 characters where the wire format needs 8 bytes.

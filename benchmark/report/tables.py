@@ -276,24 +276,30 @@ def serving(run):
             cells[(r["extra_info"]["model"], r["extra_info"]["clients"])][r["extra_info"]["mode"]] = r["extra_info"]
         body = []
         for (model, clients), modes in sorted(cells.items()):
-            off, on = modes.get("unbatched"), modes.get("batched")
+            off, on, noop = modes.get("unbatched"), modes.get("batched"), modes.get("noop")
             gain = ratio(on["requests_per_s"] / off["requests_per_s"]) if on and off else "-"
             body.append(
                 (
                     model, clients,
-                    rate(off["requests_per_s"]) if off else "-", f"{off['p99_ms']:.1f}" if off else "-",
-                    rate(on["requests_per_s"]) if on else "-", f"{on['p99_ms']:.1f}" if on else "-", gain,
+                    *_rate_and_p99(off), *_rate_and_p99(on), gain, *_rate_and_p99(noop),
                 )
             )  # fmt: skip
+        header = ["model", "clients", "unbatched req/s", "p99 ms", "batched req/s", "p99 ms", "batching gain"]
         lines += [
-            "Closed-loop load: `clients` requests in flight; requests/s and p99 latency, dynamic batching off and on.",
+            "Closed-loop load: `clients` requests in flight; requests/s and p99 latency, dynamic batching off and on, "
+            "and a no-op gRPC server (benchmark/grpc_noop_server.py: prepared answers, no model) under the same load: "
+            "the most gRPC and the load generator allow on this machine.",
             "",
-            *table(["model", "clients", "unbatched req/s", "p99 ms", "batched req/s", "p99 ms", "batching gain"], body),
+            *table([*header, "no-op req/s", "p99 ms"], body),
             "",
             "![latency vs concurrency](latency_vs_concurrency.png)",
             "",
         ]
     return lines
+
+
+def _rate_and_p99(info):
+    return (rate(info["requests_per_s"]), f"{info['p99_ms']:.1f}") if info else ("-", "-")
 
 
 def memory(run):

@@ -132,3 +132,18 @@ def test_a_request_that_no_longer_fits_a_swapped_in_version_is_refused(served, t
     assert isinstance(pending.error, InvalidRequest)
     assert "changed to version 2" in pending.error.message and "{'x': (5, 1)}" in pending.error.message
     assert sizes == []
+
+
+def test_done_callbacks_run_once_answered_or_at_once_when_already_answered(served):
+    store, model, _ = served
+    batcher = make_batcher(store, max_batch_size=64, batch_timeout=0.5)
+    sample = samples(1, seed=6)[0]
+    pending = batcher.submit(check_request(store.current, {"x": sample}))
+    calls = []
+    pending.add_done_callback(lambda: calls.append(("early", pending.outputs is not None)))
+    assert calls == []  # still gathering company for 0.5 s
+    assert pending.wait(30)
+    pending.add_done_callback(lambda: calls.append(("late", pending.outputs is not None)))
+    batcher.stop()
+    assert calls == [("early", True), ("late", True)]
+    np.testing.assert_allclose(pending.outputs["predict"], local_forward(model, {"x": sample[None]})[0], rtol=1e-12)
