@@ -59,8 +59,21 @@ def set_values(graph, values):
         graph.get(name).set_value(np.asarray(value, dtype=graph.get(name).value.dtype))
 
 
+def start_arrays(optimizer):
+    """The weights and the optimizer's state in one ``{key: array}`` dict: what worker 0 hands every worker."""
+    arrays = {f"weight {name}": value for name, value in trainable_values(optimizer.graph).items()}
+    arrays.update({f"optimizer {key}": value for key, value in optimizer.state_arrays().items()})
+    return arrays
+
+
+def set_start_arrays(optimizer, arrays):
+    """Set what ``start_arrays`` gave into this worker's graph and optimizer."""
+    set_values(optimizer.graph, {key[7:]: value for key, value in arrays.items() if key.startswith("weight ")})
+    optimizer.load_state_arrays({key[10:]: value for key, value in arrays.items() if key.startswith("optimizer ")})
+
+
 def graph_fingerprint(values):
-    """A 48-bit integer summarising the trainable variables' names, shapes and dtypes, for a start-up check."""
+    """A 48-bit integer summarising the arrays' names, shapes and dtypes, for a start-up check."""
     layout = ";".join(
         f"{name}:{np.shape(value)}:{np.asarray(value).dtype.name}" for name, value in sorted(values.items())
     )
@@ -68,14 +81,14 @@ def graph_fingerprint(values):
 
 
 def check_same_graph(fingerprints, worker_index, values):
-    """Raise ``ValueError`` unless every worker's graph has the same trainable variables."""
+    """Raise ``ValueError`` unless every worker has the same trainable variables and optimizer state."""
     fingerprints = [int(round(value)) for value in fingerprints]
     if len(set(fingerprints)) != 1:
         odd = [index for index, value in enumerate(fingerprints) if value != fingerprints[0]]
         layout = {name: f"{np.asarray(value).dtype.name}{np.shape(value)}" for name, value in sorted(values.items())}
         raise ValueError(
             f"worker {worker_index}: the workers' graphs disagree: worker(s) {odd} have other trainable variables "
-            f"(names, shapes or dtypes) than worker 0; this worker has {layout}"
+            f"(names, shapes or dtypes) or another optimizer than worker 0; this worker has {layout}"
         )
 
 
@@ -89,7 +102,7 @@ def make_checkpoints(checkpoint_dir, checkpoint_every):
 def _checkpoint_if_due(trainer):
     """Worker 0 saves a checkpoint when the step just made is due; every worker holds the same weights."""
     if trainer.worker_index == 0 and trainer.checkpoints is not None and trainer.checkpoints.due(trainer.global_step):
-        trainer.checkpoints.save(trainer.optimizer.graph, trainer.global_step)
+        trainer.checkpoints.save(trainer.optimizer.graph, trainer.global_step, trainer.optimizer)
 
 
 def check_steps_per_epoch(steps_by_worker, worker_index):
@@ -174,20 +187,18 @@ class DistTrainerRingAllReduce(Trainer):
         if not self._connected:
             self.ring.connect(self.addresses)
             self._connected = True
-        values = trainable_values(self.optimizer.graph)
-        self._check_same_graph(values)
+        self._check_same_graph(start_arrays(self.optimizer))
         if self.worker_index == 0 and self.checkpoints is not None:
-            self.resume_step = self.checkpoints.restore(self.optimizer.graph)
-            values = trainable_values(self.optimizer.graph)
-        buffer, layout = flatten_arrays(values)
+            self.resume_step = self.checkpoints.restore(self.optimizer.graph, self.optimizer)
+        buffer, layout = flatten_arrays(start_arrays(self.optimizer), dtype=np.float64)
         # One extra element carries worker 0's resume step; x + 0 == x exactly, so with the
-        # others contributing zeros the sum is worker 0's weights (and step) bit for bit.
-        carrier = np.zeros(buffer.size + 1, dtype=buffer.dtype)
+        # others contributing zeros the sum is worker 0's weights, optimizer state and step bit for bit.
+        carrier = np.zeros(buffer.size + 1)
         if self.worker_index == 0:
             carrier[:-1], carrier[-1] = buffer, self.resume_step
         total, _ = self.ring.allreduce(carrier, 1)
         self.resume_step = int(round(float(total[-1])))
-        set_values(self.optimizer.graph, unflatten_arrays(total[:-1], layout))
+        set_start_arrays(self.optimizer, unflatten_arrays(total[:-1], layout))
 
     def _check_same_graph(self, values):
         # Each worker's fingerprint sits in its own slot, so every worker sees all of them.
@@ -242,7 +253,7 @@ class DistTrainerParameterServer(Trainer):
     Every worker starts from worker 0's weights: the others wait until worker 0 has registered
     its variables (the servers refuse a worker whose variables differ in name, shape or dtype).
     Step 0 of the servers is spent on checking the steps per epoch and passing on worker 0's
-    resume step; training steps follow from 1.
+    resume step, the next few on passing on its optimizer state; training steps follow.
     """
 
     def __init__(
@@ -266,7 +277,7 @@ class DistTrainerParameterServer(Trainer):
 
     def _variable_weights_init(self):
         if self.worker_index == 0 and self.checkpoints is not None:
-            self.resume_step = self.checkpoints.restore(self.optimizer.graph)
+            self.resume_step = self.checkpoints.restore(self.optimizer.graph, self.optimizer)
         values = trainable_values(self.optimizer.graph)
         if self.worker_index != 0:
             # The first Init decides the start; waiting for worker 0's makes that start worker 0's weights.
@@ -283,27 +294,61 @@ class DistTrainerParameterServer(Trainer):
             ) from None
 
     def main_loop(self, train, test):
-        self._exchange_steps_per_epoch(_steps_per_epoch(len(train[1]), self.batch_size))
+        state_size = flatten_arrays(self.optimizer.state_arrays())[0].size
+        self._exchange_steps_per_epoch(_steps_per_epoch(len(train[1]), self.batch_size), state_size)
+        if state_size:
+            self._share_optimizer_state()
         super().main_loop(train, test)
 
-    def _exchange_steps_per_epoch(self, steps):
-        # The servers only average gradients, so each worker writes its step count into its own
-        # element of a zero "gradient", and worker 0 its resume step into the next one;
-        # mean * total count gives every value back.
+    def _exchange_steps_per_epoch(self, steps, state_size):
+        # The servers only average gradients, so each worker writes its step count and its
+        # optimizer's state size into elements of its own in a zero "gradient", and worker 0
+        # its resume step into one more; mean * total count gives every value back.
         values = trainable_values(self.optimizer.graph)
         buffer, layout = flatten_arrays(values)
-        if buffer.size < self.num_workers + 1:
+        workers = self.num_workers
+        if buffer.size < 2 * workers + 1:
             raise ValueError(f"worker {self.worker_index}: too few weights to exchange steps per epoch")
         buffer[:] = 0
         buffer[self.worker_index] = steps
+        buffer[workers + 1 + self.worker_index] = state_size
         if self.worker_index == 0:
-            buffer[self.num_workers] = self.resume_step
+            buffer[workers] = self.resume_step
         self.client.push(self.step, unflatten_arrays(buffer, layout), 1)
         means, count = self.client.pull(self.step)
         self.step += 1
-        exchanged = flatten_arrays(means)[0][: self.num_workers + 1] * count
-        check_steps_per_epoch(exchanged[: self.num_workers], self.worker_index)
-        self.resume_step = int(round(float(exchanged[-1])))
+        exchanged = np.round(flatten_arrays(means)[0][: 2 * workers + 1] * count)
+        check_steps_per_epoch(exchanged[:workers], self.worker_index)
+        if len(set(exchanged[workers + 1 :])) != 1:
+            raise ValueError(
+                f"worker {self.worker_index}: the workers' optimizers keep states of different sizes "
+                f"{[int(size) for size in exchanged[workers + 1 :]]}; every worker must use the same optimizer"
+            )
+        self.resume_step = int(exchanged[workers])
+
+    def _share_optimizer_state(self):
+        """Worker 0's optimizer state (restored from a checkpoint, or zeros) reaches every worker exactly.
+
+        It travels in gradient-shaped pieces, one server step each. The servers average, so
+        worker 0 pushes its piece over a sample count that makes the total a power of two and
+        the others push zeros over one sample: mean * total is then worker 0's piece bit for
+        bit, as dividing and multiplying by a power of two loses nothing.
+        """
+        state, state_layout = flatten_arrays(self.optimizer.state_arrays())
+        buffer, layout = flatten_arrays(trainable_values(self.optimizer.graph))
+        total_count = 1 << (self.num_workers - 1).bit_length()
+        count = total_count - (self.num_workers - 1) if self.worker_index == 0 else 1
+        received = np.empty_like(state)
+        for start in range(0, state.size, buffer.size):
+            piece = state[start : start + buffer.size]
+            buffer[:] = 0
+            if self.worker_index == 0:
+                buffer[: piece.size] = piece
+            self.client.push(self.step, unflatten_arrays(buffer, layout), count)
+            means, pulled_count = self.client.pull(self.step)
+            self.step += 1
+            received[start : start + piece.size] = flatten_arrays(means)[0][: piece.size] * pulled_count
+        self.optimizer.load_state_arrays(unflatten_arrays(received, state_layout))
 
     def _optimizer_update(self):
         sums = gradient_sums(self.optimizer)

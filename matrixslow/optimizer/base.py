@@ -6,6 +6,7 @@ from ..core.autodiff import backward
 from ..core.errors import GraphError, ShapeError
 from ..core.graph import Graph
 from ..core.node import Node
+from ..core.scope import get_trainable_variables_from_graph
 
 
 class Optimizer:
@@ -23,7 +24,14 @@ class Optimizer:
     sample to ``acc_gradient`` (``acc_no`` counts the samples); ``update()``
     moves each trainable variable by the mean gradient and starts afresh. One
     sample at a time or a whole batch at once gives the same update.
+
+    Optimizers that remember (momentum, Adam's moments) list their per-variable dicts in
+    ``SLOTS`` and their update counters in ``COUNTERS``; ``state_arrays`` and
+    ``load_state_arrays`` save and restore both, so a checkpointed run resumes exactly.
     """
+
+    SLOTS = ()  # names of the {variable: array} dicts the update rule keeps
+    COUNTERS = ()  # names of the int attributes that count updates
 
     def __init__(self, graph, target, learning_rate=0.01):
         if not isinstance(graph, Graph):
@@ -113,6 +121,47 @@ class Optimizer:
 
     def before_update(self):
         """Hook for state that changes once per update (Adam's step count)."""
+
+    def state_arrays(self):
+        """The optimizer's memory as ``{key: array}``: ``"slot/variable name"`` and ``"#counter"`` keys.
+
+        A variable with no entry in a slot yet is given zeros: every rule treats a missing
+        entry as zero, so restoring those zeros changes nothing.
+        """
+        state = {}
+        for slot in self.SLOTS:
+            entries = getattr(self, slot)
+            for node in self._trainables():
+                value = entries.get(node, np.zeros_like(node.value))
+                state[f"{slot}/{node.name}"] = np.array(value, dtype=node.value.dtype)
+        for counter in self.COUNTERS:
+            state[f"#{counter}"] = np.array([getattr(self, counter)], dtype=np.int64)  # 1-D: .npz keeps no 0-D
+        return state
+
+    def load_state_arrays(self, state):
+        """Restore what ``state_arrays`` gave (from an optimizer of the same kind on the same variables)."""
+        expected = self.state_arrays()
+        if set(state) != set(expected):
+            missing, unknown = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+            raise GraphError(
+                f"{type(self).__name__}: the optimizer state does not fit this optimizer and graph: "
+                f"missing {missing}, unexpected {unknown}"
+            )
+        for key, value in state.items():
+            if np.shape(value) != expected[key].shape:
+                raise ShapeError(
+                    f"{type(self).__name__}: optimizer state {key!r} has shape {np.shape(value)}, "
+                    f"expected {expected[key].shape}"
+                )
+        for slot in self.SLOTS:
+            entries = getattr(self, slot)
+            for node in self._trainables():
+                entries[node] = np.array(state[f"{slot}/{node.name}"], dtype=node.value.dtype)
+        for counter in self.COUNTERS:
+            setattr(self, counter, int(np.asarray(state[f"#{counter}"]).item()))
+
+    def _trainables(self):
+        return get_trainable_variables_from_graph(graph=self.graph)
 
     def _update_one(self, node, gradient):
         """The new value of ``node`` given its mean gradient (defined by each optimizer)."""

@@ -15,6 +15,8 @@ class GradientDescent(Optimizer):
 class Momentum(Optimizer):
     """v <- momentum * v + lr * g;  w <- w - v  (v starts at zero)."""
 
+    SLOTS = ("v",)
+
     def __init__(self, graph, target, learning_rate=0.01, momentum=0.9):
         super().__init__(graph, target, learning_rate)
         _check_fraction(self, "momentum", momentum)
@@ -32,6 +34,8 @@ class Momentum(Optimizer):
 class AdaGrad(Optimizer):
     """s <- s + g^2;  w <- w - lr * g / (sqrt(s) + epsilon)."""
 
+    SLOTS = ("s",)
+
     def __init__(self, graph, target, learning_rate=0.01, epsilon=1e-10):
         super().__init__(graph, target, learning_rate)
         _check_positive(self, "epsilon", epsilon)
@@ -45,6 +49,8 @@ class AdaGrad(Optimizer):
 
 class RMSProp(Optimizer):
     """s <- beta * s + (1 - beta) * g^2;  w <- w - lr * g / (sqrt(s) + epsilon)  (s starts at zero)."""
+
+    SLOTS = ("s",)
 
     def __init__(self, graph, target, learning_rate=0.01, beta=0.9, epsilon=1e-10):
         super().__init__(graph, target, learning_rate)
@@ -66,6 +72,9 @@ class Adam(Optimizer):
 
     The defaults keep the book's beta_2 = 0.99.
     """
+
+    SLOTS = ("v", "s")
+    COUNTERS = ("t",)
 
     def __init__(self, graph, target, learning_rate=0.01, beta_1=0.9, beta_2=0.99, epsilon=1e-8):
         super().__init__(graph, target, learning_rate)

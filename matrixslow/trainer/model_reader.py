@@ -102,7 +102,7 @@ def _read_weights(path, model_path, expected_sha256):
         raise ModelFileError(f"{path}: no such weights file (the model file {model_path} needs it)") from error
     except OSError as error:
         raise ModelFileError(f"{path}: cannot read the weights file ({error})") from error
-    weights = _parse_npz(data, path)
+    weights = parse_npz(data, path)
     # Checked after parsing, so that a truncated file is reported as such, and a
     # readable file that is not the one the model was saved with as a mismatch.
     actual_sha256 = hashlib.sha256(data).hexdigest()
@@ -114,7 +114,7 @@ def _read_weights(path, model_path, expected_sha256):
     return weights
 
 
-def _parse_npz(data, path):
+def parse_npz(data, path):
     try:
         archive = np.load(io.BytesIO(data), allow_pickle=False)
     except Exception as error:  # whatever these bytes make the parser raise, the file is unreadable

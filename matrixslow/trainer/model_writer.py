@@ -36,7 +36,7 @@ def encode_model(graph, meta, service_signature, model_path):
     nodes = [node for node in graph.nodes if node.need_save]
     _check_parents_saved(nodes, model_path)
     weights = {node.name: node.value for node in nodes if _holds_one_matrix(node)}
-    weights_bytes = _npz_bytes(weights)
+    weights_bytes = npz_bytes(weights)
     meta = {
         **_checked_dict(meta, "meta", model_path),
         "save_time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -116,7 +116,7 @@ def _json_safe(value, where, model_path):
     )
 
 
-def _npz_bytes(weights):
+def npz_bytes(weights):
     """The .npz archive of ``weights``, written the way ``np.savez`` writes it: one .npy member per array.
 
     Not ``np.savez(file, **weights)`` itself, which would take a node named

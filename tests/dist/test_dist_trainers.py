@@ -17,6 +17,7 @@ import pytest
 
 import matrixslow as ms
 from matrixslow.dist.allreduce import RingTimeoutError
+from matrixslow.dist.checkpoint import Checkpoints
 from matrixslow.dist.launch import free_loopback_addresses
 from matrixslow.dist.ps import ParameterServer
 from matrixslow.dist.trainers import DistTrainerParameterServer, DistTrainerRingAllReduce
@@ -74,11 +75,18 @@ def recording(trainer_class):
 
 def reference_weights(optimizer_name, shards, steps_per_epoch):
     """One process, worker 0's start, each step the union of the workers' batches; weights after each step."""
+    return reference_run(optimizer_name, shards, steps_per_epoch)[2]
+
+
+def reference_run(optimizer_name, shards, steps_per_epoch, steps=None):
+    """``reference_weights``'s run, stopped after ``steps`` updates if given: (graph, optimizer, snapshots)."""
     graph, x, y, loss = build_mlp(seed=0)
     optimizer = OPTIMIZERS[optimizer_name](graph, loss)
     snapshots = []
     for _ in range(EPOCHES):
         for step in range(steps_per_epoch):
+            if len(snapshots) == steps:
+                return graph, optimizer, snapshots
             for features, labels in shards:
                 batch = slice(step * BATCH_SIZE, (step + 1) * BATCH_SIZE)
                 x.set_value(features[batch].reshape(-1, FEATURES, 1))
@@ -86,7 +94,7 @@ def reference_weights(optimizer_name, shards, steps_per_epoch):
                 optimizer.one_step()
             optimizer.update()
             snapshots.append(weights(graph))
-    return snapshots
+    return graph, optimizer, snapshots
 
 
 def run_workers(make_trainer, shards):
@@ -117,13 +125,14 @@ def trainer_kargs(optimizer_name, graph, x, y, loss):
     )  # fmt: skip
 
 
-def ring_trainer(optimizer_name, addresses, timeout=10.0):
+def ring_trainer(optimizer_name, addresses, timeout=10.0, **checkpoint_kargs):
     def make(index, graph, x, y, loss):
         return recording(DistTrainerRingAllReduce)(
             **trainer_kargs(optimizer_name, graph, x, y, loss),
             cluster_conf={"workers": addresses},
             worker_index=index,
             timeout=timeout,
+            **checkpoint_kargs,
         )
 
     return make
@@ -139,7 +148,7 @@ def parameter_servers(count, num_workers):
             server.stop()
 
 
-def ps_trainer(optimizer_name, ps_addresses, num_workers, timeout=10.0):
+def ps_trainer(optimizer_name, ps_addresses, num_workers, timeout=10.0, **checkpoint_kargs):
     workers = [f"worker-{index}" for index in range(num_workers)]
 
     def make(index, graph, x, y, loss):
@@ -148,6 +157,7 @@ def ps_trainer(optimizer_name, ps_addresses, num_workers, timeout=10.0):
             cluster_conf={"ps": ps_addresses, "workers": workers},
             worker_index=index,
             timeout=timeout,
+            **checkpoint_kargs,
         )
 
     return make
@@ -191,6 +201,25 @@ def test_synchronous_parameter_server_training_equals_one_process_on_the_union(p
         trainers = run_workers(ps_trainer(optimizer_name, ps_addresses, 2), shards)
     expected = reference_weights(optimizer_name, shards, steps_per_epoch=3)
     assert_matches_reference(trainers, expected)
+
+
+@pytest.mark.parametrize("optimizer_name", ["Momentum", "Adam"])
+@pytest.mark.parametrize("mode", ["ring", "ps"])
+def test_three_workers_resume_a_checkpoint_with_its_optimizer_state_exactly(mode, optimizer_name, tmp_path):
+    # The checkpoint of step 2 of the one-process run; only worker 0 reads it, the rest learn it at start-up.
+    shards = [shard(index) for index in range(3)]
+    graph, optimizer, _ = reference_run(optimizer_name, shards, steps_per_epoch=3, steps=2)
+    Checkpoints(tmp_path, every=100).save(graph, 2, optimizer)
+    checkpointing = {"checkpoint_dir": tmp_path, "checkpoint_every": 100}
+    with contextlib.ExitStack() as stack:
+        if mode == "ring":
+            make = ring_trainer(optimizer_name, free_loopback_addresses(3), **checkpointing)
+        else:
+            make = ps_trainer(optimizer_name, stack.enter_context(parameter_servers(1, 3)), 3, **checkpointing)
+        trainers = run_workers(make, shards)
+    assert [trainer.resume_step for trainer in trainers] == [2, 2, 2]
+    expected = reference_weights(optimizer_name, shards, steps_per_epoch=3)[2:]
+    assert_matches_reference(trainers, expected)  # moments restored: steps 3.. as if never stopped
 
 
 def with_an_unused_trainable(build):
