@@ -12,6 +12,7 @@ import pytest
 from matrixslow.dist.allreduce import ChunkInbox, RingAllReduce, RingTimeoutError
 from matrixslow.dist.allreduce.parts import segment_parts
 from matrixslow.dist.allreduce.send_window import SendWindow
+from matrixslow.dist.allreduce.wire import encode_chunk
 from matrixslow.dist.proto import allreduce_pb2, allreduce_pb2_grpc
 
 WAIT_SECONDS = 30
@@ -33,39 +34,46 @@ def test_a_segment_is_cut_into_parts_that_cover_it_exactly():
 
 
 def _chunk(part, step=0, phase=SCATTER_REDUCE, sequence=0):
-    return allreduce_pb2.Chunk(step=step, phase=phase, sequence=sequence, part=part, data=bytes([part]))
+    """(header, data) of one part, as the servicer files it."""
+    return allreduce_pb2.Chunk(step=step, phase=phase, sequence=sequence, part=part), bytes([part])
 
 
 def test_the_inbox_hands_out_parts_in_the_order_asked_whatever_order_they_arrive_in():
     inbox = ChunkInbox()
     arrivals = [_chunk(2), _chunk(0, step=1), _chunk(1), _chunk(0)]  # a part of the next step too
-    threads = [threading.Thread(target=inbox.put, args=(chunk,)) for chunk in arrivals]
+    threads = [threading.Thread(target=inbox.put, args=chunk) for chunk in arrivals]
     for thread in threads:
         thread.start()
     taken = [inbox.take(0, SCATTER_REDUCE, 0, part, WAIT_SECONDS, "left") for part in range(3)]
-    assert [(chunk.step, chunk.part, chunk.data) for chunk in taken] == [(0, 0, b"\0"), (0, 1, b"\1"), (0, 2, b"\2")]
-    assert inbox.take(1, SCATTER_REDUCE, 0, 0, WAIT_SECONDS, "left").step == 1
+    assert [(header.step, header.part, data) for header, data in taken] == [(0, 0, b"\0"), (0, 1, b"\1"), (0, 2, b"\2")]
+    assert inbox.take(1, SCATTER_REDUCE, 0, 0, WAIT_SECONDS, "left")[0].step == 1
     for thread in threads:
         thread.join(WAIT_SECONDS)
 
 
 def test_a_missing_part_is_reported_with_its_place_and_sender():
     inbox = ChunkInbox()
-    inbox.put(_chunk(1, phase=ALL_GATHER, sequence=2))
+    inbox.put(*_chunk(1, phase=ALL_GATHER, sequence=2))
     with pytest.raises(RingTimeoutError, match=r"no chunk from left rank 3 .*ALL_GATHER, ring step 2, part 0; 1 other"):
         inbox.take(0, ALL_GATHER, 2, 0, 0.05, "left rank 3")
 
 
 class FakeSend:
-    """Stands in for ``stub.Send``: every call returns a future the test completes by hand."""
+    """Stands in for the ``Send`` call: every call returns a future the test completes by hand."""
 
     def __init__(self):
         self.calls = queue.Queue()
 
-    def future(self, chunk, timeout):
+    def future(self, message, timeout):
         call = futures.Future()
-        self.calls.put((chunk, call))
+        self.calls.put((allreduce_pb2.Chunk.FromString(message), call))
         return call
+
+
+def send_part(window, part, data):
+    """``window.send`` of a part carrying ``data``, as the ring worker sends it."""
+    header = allreduce_pb2.Chunk(part=part)
+    window.send(encode_chunk(header, data), header, len(data))
 
 
 class Refused(grpc.RpcError):
@@ -74,9 +82,8 @@ class Refused(grpc.RpcError):
 
 def test_the_window_never_has_more_calls_in_flight_than_its_size():
     send = FakeSend()
-    window = SendWindow(send, size=2, deadline=1.0, failed=lambda error, chunk: AssertionError("unexpected"))
-    chunks = [allreduce_pb2.Chunk(part=index, data=b"x" * (index + 1)) for index in range(3)]
-    sender = threading.Thread(target=lambda: [window.send(chunk) for chunk in chunks])
+    window = SendWindow(send, size=2, deadline=1.0, failed=lambda error, header: AssertionError("unexpected"))
+    sender = threading.Thread(target=lambda: [send_part(window, index, b"x" * (index + 1)) for index in range(3)])
     sender.start()
     first, first_call = send.calls.get(timeout=WAIT_SECONDS)
     second, _ = send.calls.get(timeout=WAIT_SECONDS)
@@ -87,15 +94,16 @@ def test_the_window_never_has_more_calls_in_flight_than_its_size():
     third, _ = send.calls.get(timeout=WAIT_SECONDS)
     sender.join(WAIT_SECONDS)
     assert [first.part, second.part, third.part] == [0, 1, 2]
+    assert third.data == b"xxx"
     assert len(window) == 2
     assert window.bytes_sent == 1  # only the acknowledged part is counted
 
 
 def test_a_failed_call_raises_the_error_the_window_was_given():
     send = FakeSend()
-    window = SendWindow(send, size=4, deadline=1.0, failed=lambda error, chunk: RuntimeError(f"part {chunk.part}"))
-    window.send(allreduce_pb2.Chunk(part=0, data=b"ab"))
-    window.send(allreduce_pb2.Chunk(part=1, data=b"cd"))
+    window = SendWindow(send, size=4, deadline=1.0, failed=lambda error, header: RuntimeError(f"part {header.part}"))
+    send_part(window, 0, b"ab")
+    send_part(window, 1, b"cd")
     (_, ok), (_, refused) = send.calls.get_nowait(), send.calls.get_nowait()
     ok.set_result(allreduce_pb2.ChunkAck(accepted=True))
     refused.set_exception(Refused())
@@ -106,8 +114,10 @@ def test_a_failed_call_raises_the_error_the_window_was_given():
 
 def test_a_failed_call_sounds_the_alarm_at_once_without_waiting_for_the_next_send():
     send, alarms = FakeSend(), queue.Queue()
-    window = SendWindow(send, 4, 1.0, failed=lambda error, chunk: RuntimeError(f"part {chunk.part}"), alarm=alarms.put)
-    window.send(allreduce_pb2.Chunk(part=3))
+    window = SendWindow(
+        send, 4, 1.0, failed=lambda error, header: RuntimeError(f"part {header.part}"), alarm=alarms.put
+    )
+    send_part(window, 3, b"")
     _, call = send.calls.get_nowait()
     assert alarms.empty()
     call.set_exception(Refused())

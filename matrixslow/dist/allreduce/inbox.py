@@ -3,7 +3,12 @@
 import threading
 import time
 
-from ..proto import allreduce_pb2, allreduce_pb2_grpc
+import grpc
+
+from ..proto import allreduce_pb2
+from .wire import decode_chunk
+
+SERVICE_NAME = allreduce_pb2.DESCRIPTOR.services_by_name["RingAllReduce"].full_name
 
 
 class RingTimeoutError(TimeoutError):
@@ -38,11 +43,11 @@ class ChunkInbox:
         if self.abort_reason is not None:
             raise RingAbortedError(f"the ring was aborted: {self.abort_reason}")
 
-    def put(self, chunk):
-        """Store one part (a ``Chunk`` message); called from gRPC server threads."""
-        key = (chunk.step, chunk.phase, chunk.sequence, chunk.part)
+    def put(self, header, data):
+        """Store one part: its ``Chunk`` header and its data (bytes-like); called from gRPC server threads."""
+        key = (header.step, header.phase, header.sequence, header.part)
         with self._arrived:
-            self._parts[key] = chunk
+            self._parts[key] = (header, data)
             self._arrived.notify_all()
 
     def take(self, step, phase, sequence, part, timeout, sender_label):
@@ -59,8 +64,8 @@ class ChunkInbox:
 
         Returns
         -------
-        Chunk
-            The message as it arrived; ``data`` holds the raw bytes.
+        (Chunk, memoryview)
+            The part's header (its ``data`` field empty) and its raw bytes.
 
         Raises
         ------
@@ -86,8 +91,12 @@ class ChunkInbox:
             return self._parts.pop(key)
 
 
-class RingAllReduceServicer(allreduce_pb2_grpc.RingAllReduceServicer):
-    """Answers ``Hello``, files every ``Send`` in the inbox, and notes ``Goodbye`` and ``Abort``."""
+class RingAllReduceServicer:
+    """Answers ``Hello``, files every ``Send`` in the inbox, and notes ``Goodbye`` and ``Abort``.
+
+    ``Send`` takes the message's raw bytes (see ``add_to_server``): ``wire.decode_chunk`` reads
+    the header and leaves the data where it arrived.
+    """
 
     def __init__(self, rank, world_size, inbox):
         self.rank = rank
@@ -95,17 +104,34 @@ class RingAllReduceServicer(allreduce_pb2_grpc.RingAllReduceServicer):
         self.inbox = inbox
         self.left_said_goodbye = threading.Event()
 
-    def Hello(self, request, context):
+    def add_to_server(self, server):
+        """Serve the RingAllReduce service: the generated message types, but raw bytes in for ``Send``."""
+        ack = allreduce_pb2.ChunkAck.SerializeToString
+        handlers = {
+            "Hello": grpc.unary_unary_rpc_method_handler(
+                self.Hello, allreduce_pb2.HelloRequest.FromString, allreduce_pb2.HelloReply.SerializeToString
+            ),
+            "Send": grpc.unary_unary_rpc_method_handler(self.Send, response_serializer=ack),
+            "Goodbye": grpc.unary_unary_rpc_method_handler(self.Goodbye, allreduce_pb2.HelloRequest.FromString, ack),
+            "Abort": grpc.unary_unary_rpc_method_handler(self.Abort, allreduce_pb2.AbortRequest.FromString, ack),
+        }
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+
+    def Hello(self, request, context):  # noqa: N802 (the gRPC method names)
         return allreduce_pb2.HelloReply(rank=self.rank, world_size=self.world_size, ready=True)
 
-    def Send(self, request, context):
-        self.inbox.put(request)
+    def Send(self, message, context):  # noqa: N802
+        try:
+            header, data = decode_chunk(message)
+        except ValueError as error:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"ring worker {self.rank}: {error}")
+        self.inbox.put(header, data)
         return allreduce_pb2.ChunkAck(accepted=True)
 
-    def Abort(self, request, context):
+    def Abort(self, request, context):  # noqa: N802
         self.inbox.abort(f"worker {request.sender} reports: {request.reason}")
         return allreduce_pb2.ChunkAck(accepted=True)
 
-    def Goodbye(self, request, context):
+    def Goodbye(self, request, context):  # noqa: N802
         self.left_said_goodbye.set()
         return allreduce_pb2.ChunkAck(accepted=True)

@@ -16,13 +16,13 @@ class SendWindow:
     Parameters
     ----------
     send : grpc.UnaryUnaryMultiCallable
-        The neighbour's ``Send`` method (``stub.Send``).
+        The neighbour's ``Send`` method, taking a serialized ``Chunk`` (see ``wire.encode_chunk``).
     size : int
         Most calls in flight; ``send`` waits for the oldest acknowledgement when the window is full.
     deadline : float
         Seconds each call may take.
     failed : callable
-        ``failed(rpc_error, chunk)`` returns the exception to raise when a call fails.
+        ``failed(rpc_error, header)`` returns the exception to raise when a call fails.
     alarm : callable, optional
         ``alarm(exception)`` is called from a gRPC thread the moment a call fails, so that the
         thread, which may be waiting for the left neighbour meanwhile, learns it at once.
@@ -36,20 +36,20 @@ class SendWindow:
         self.deadline = deadline
         self._failed = failed
         self._alarm = alarm
-        self._calls = collections.deque()  # (future, chunk), oldest first
+        self._calls = collections.deque()  # (future, header, payload bytes), oldest first
         self.bytes_sent = 0  # payload bytes of every acknowledged part
 
     def __len__(self):
         return len(self._calls)
 
-    def send(self, chunk):
-        """Start sending ``chunk``; first waits for the oldest call if ``size`` are in flight."""
+    def send(self, message, header, payload_bytes):
+        """Start sending ``message`` (``header`` names it in errors), once the window has room."""
         while len(self._calls) >= self.size:
             self._wait_for_oldest()
-        future = self._send.future(chunk, timeout=self.deadline)
+        future = self._send.future(message, timeout=self.deadline)
         if self._alarm is not None:
-            future.add_done_callback(lambda done: self._sound_alarm_if_failed(done, chunk))
-        self._calls.append((future, chunk))
+            future.add_done_callback(lambda done: self._sound_alarm_if_failed(done, header))
+        self._calls.append((future, header, payload_bytes))
 
     def drain(self):
         """Wait until every call has been acknowledged."""
@@ -59,17 +59,17 @@ class SendWindow:
     def cancel(self):
         """Give up on every call still in flight (after a failure)."""
         while self._calls:
-            future, _ = self._calls.popleft()
+            future, _, _ = self._calls.popleft()
             future.cancel()
 
-    def _sound_alarm_if_failed(self, future, chunk):
+    def _sound_alarm_if_failed(self, future, header):
         if not future.cancelled() and future.exception() is not None:
-            self._alarm(self._failed(future.exception(), chunk))
+            self._alarm(self._failed(future.exception(), header))
 
     def _wait_for_oldest(self):
-        future, chunk = self._calls.popleft()
+        future, header, payload_bytes = self._calls.popleft()
         try:
             future.result()
         except grpc.RpcError as error:
-            raise self._failed(error, chunk) from error
-        self.bytes_sent += len(chunk.data)
+            raise self._failed(error, header) from error
+        self.bytes_sent += payload_bytes

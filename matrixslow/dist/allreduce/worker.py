@@ -22,9 +22,10 @@ import numpy as np
 
 from ..proto import allreduce_pb2, allreduce_pb2_grpc
 from ..tensors import SUPPORTED_DTYPES, bind, channel_options, max_chunk_bytes, server_options
-from .inbox import ChunkInbox, RingAbortedError, RingAllReduceServicer, RingTimeoutError
+from .inbox import SERVICE_NAME, ChunkInbox, RingAbortedError, RingAllReduceServicer, RingTimeoutError
 from .parts import segment_parts
 from .send_window import SendWindow
+from .wire import encode_chunk
 
 DEFAULT_DEADLINE_SECONDS = 10.0
 # gRPC's own default receive limit; larger segments go in several parts.
@@ -106,7 +107,7 @@ class RingAllReduce:
         self.window_parts = SEND_WINDOW_PARTS
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=options)
         self._servicer = RingAllReduceServicer(rank, world_size, self._inbox)
-        allreduce_pb2_grpc.add_RingAllReduceServicer_to_server(self._servicer, self._server)
+        self._servicer.add_to_server(self._server)
         host = listen.rsplit(":", 1)[0]
         port = bind(self._server, listen, f"ring worker {rank}")
         self.address = f"{host}:{port}"
@@ -144,6 +145,10 @@ class RingAllReduce:
         options = channel_options(self.max_message_bytes) + RECONNECT_OPTIONS
         self._channel = grpc.insecure_channel(self.right_address, options=options)
         self._right = allreduce_pb2_grpc.RingAllReduceStub(self._channel)
+        # Send with the message serialized by wire.encode_chunk, not by the stub's protobuf serializer.
+        self._send = self._channel.unary_unary(
+            f"/{SERVICE_NAME}/Send", response_deserializer=allreduce_pb2.ChunkAck.FromString
+        )
         self._hello()
 
     def _hello(self):
@@ -229,11 +234,11 @@ class RingAllReduce:
         # The 2 (N - 1) ring steps in order; the segment that arrives at one step goes out at the next.
         ring_steps = [(SCATTER_REDUCE, sequence) for sequence in range(size - 1)]
         ring_steps += [(ALL_GATHER, sequence) for sequence in range(size - 1)]
-        window = SendWindow(self._right.Send, self.window_parts, self.deadline, self._send_failed, self._wake_up)
+        window = SendWindow(self._send, self.window_parts, self.deadline, self._send_failed, self._wake_up)
 
         def send(ring_step, segment, part, source):
             phase, sequence = ring_steps[ring_step]
-            chunk = allreduce_pb2.Chunk(
+            header = allreduce_pb2.Chunk(
                 step=step,
                 phase=phase,
                 sender=rank,
@@ -243,11 +248,11 @@ class RingAllReduce:
                 part_count=part.count,
                 offset=part.offset,
                 dtype=wire_dtype.name,
-                # Raw little-endian bytes: one copy, and none of the Tensor wrapping or joining of parts.
-                data=source[part.elements].astype(wire_dtype, copy=False).tobytes(),
                 sample_count=counts[segment],
             )
-            window.send(chunk)
+            # The raw little-endian elements go into the message with one copy (wire.encode_chunk).
+            data = source[part.elements].astype(wire_dtype, copy=False)
+            window.send(encode_chunk(header, data), header, data.nbytes)
 
         try:
             for part in segment_parts(bounds, rank, per_part):  # the first step sends this worker's own segment
@@ -276,12 +281,12 @@ class RingAllReduce:
         """A Send failed (called from a gRPC thread): stop waiting for the left neighbour, name the right one."""
         self._inbox.abort(str(send_error))
 
-    def _send_failed(self, error, chunk):
+    def _send_failed(self, error, header):
         """The exception for a failed ``Send``: the ring's abort if there was one, else a RingTimeoutError."""
         if self._inbox.abort_reason is not None:  # the right neighbour may have gone because the ring failed first
             return RingAbortedError(f"the ring was aborted: {self._inbox.abort_reason}")
         return RingTimeoutError(
-            f"ring worker {self.rank} could not send segment {chunk.segment} to right neighbour at "
+            f"ring worker {self.rank} could not send segment {header.segment} to right neighbour at "
             f"{self.right_address}: {error.code().name} {error.details()}"
         )
 
@@ -289,18 +294,17 @@ class RingAllReduce:
         """Wait for one part from the left neighbour; returns its elements (read-only) and its sample count."""
         left_rank = (self.rank - 1) % self.world_size
         label = f"left neighbour rank {left_rank} at {self.left_address}"
-        chunk = self._inbox.take(step, phase, sequence, part.index, self.deadline, label)
-        if chunk.segment != segment:
-            raise ValueError(f"{label} sent segment {chunk.segment} at ring step {sequence}; expected {segment}")
-        data = chunk.data
-        got = (chunk.part_count, chunk.offset, chunk.dtype, len(data))
+        header, data = self._inbox.take(step, phase, sequence, part.index, self.deadline, label)
+        if header.segment != segment:
+            raise ValueError(f"{label} sent segment {header.segment} at ring step {sequence}; expected {segment}")
+        got = (header.part_count, header.offset, header.dtype, data.nbytes)
         expected = (part.count, part.offset, wire_dtype.name, part.size * wire_dtype.itemsize)
         if got != expected:
             raise ValueError(
                 f"{label} sent part {part.index} of segment {segment} as (part count, offset, dtype, bytes) {got}; "
                 f"expected {expected} (do all workers flatten the same layout?)"
             )
-        return np.frombuffer(data, dtype=wire_dtype), chunk.sample_count
+        return np.frombuffer(data, dtype=wire_dtype), header.sample_count
 
     def close(self, wait_for_left=False):
         """Stop the server and close the channel; safe to call twice.
