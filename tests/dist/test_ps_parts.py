@@ -7,7 +7,15 @@ import pytest
 from matrixslow.dist.proto import parameter_server_pb2 as pb
 from matrixslow.dist.proto import parameter_server_pb2_grpc as pb_grpc
 from matrixslow.dist.ps import ParameterServer, ParameterServerClient
-from matrixslow.dist.ps.parts import PART_BYTES, PartCollector, messages, part_bytes, tensor_parts
+from matrixslow.dist.ps.parts import (
+    PART_BYTES,
+    PartCollector,
+    decode_message,
+    encode_message,
+    messages,
+    part_bytes,
+    tensor_parts,
+)
 from matrixslow.dist.tensors import ENVELOPE_BYTES, channel_options
 
 from .test_parameter_server import run_workers
@@ -24,10 +32,15 @@ def arrays_to_send():
     }
 
 
+def as_message(fields):
+    """(TensorPart, data) of a part's fields, the way ``decode_message`` hands them out."""
+    return pb.TensorPart(**{key: value for key, value in fields.items() if key != "data"}), fields["data"]
+
+
 def collect(parts, who="test"):
     collector = PartCollector(who)
     for fields in parts:
-        collector.add(pb.TensorPart(**fields))
+        collector.add(*as_message(fields))
     return collector.arrays()
 
 
@@ -77,6 +90,29 @@ def test_small_parts_share_a_message_and_big_tensors_take_several():
     ]
 
 
+def test_encoded_messages_are_the_bytes_protobuf_writes_and_decode_back_to_views_of_the_data():
+    arrays = {"a": np.arange(6.0), "empty": np.zeros(0, dtype=np.float32), "b": np.ones((2, 3), dtype=np.float32)}
+    (batch,) = messages(arrays, 1 << 20)
+    header = pb.PushHeader(worker=1, step=2, sample_count=3)
+    encoded = encode_message(pb.PushPart(header=header), "gradients", batch)
+    protobuf = pb.PushPart(header=header, gradients=[as_message(fields)[0] for fields in batch])
+    for part, fields in zip(protobuf.gradients, batch, strict=True):
+        part.data = bytes(fields["data"])
+    assert encoded == protobuf.SerializeToString()
+
+    envelope, parts = decode_message(pb.PushPart, "gradients", encoded)
+    assert envelope == pb.PushPart(header=header)
+    assert [(part.name, part.offset, bytes(data)) for part, data in parts] == [
+        (fields["name"], fields["offset"], bytes(fields["data"])) for fields in batch
+    ]
+    assert all(data.obj is encoded for _, data in parts if data.nbytes)  # views into the message, not copies
+
+
+def test_a_message_that_is_not_protobuf_is_refused_naming_its_type():
+    with pytest.raises(ValueError, match="not a PushPart message: "):
+        decode_message(pb.PushPart, "gradients", b"\x0a\x02\xff\xff")
+
+
 def test_thousands_of_tiny_tensors_still_fit_a_small_message_limit():
     limit = ENVELOPE_BYTES + 4000
     arrays = {f"Layer{index}/MatMul:{index}/weights": np.zeros((1, 2)) for index in range(2000)}
@@ -87,7 +123,7 @@ def test_thousands_of_tiny_tensors_still_fit_a_small_message_limit():
     assert len(batches) > 1
     assert sum(len(batch) for batch in batches) == 2000
     for batch in batches:
-        assert pb.PushPart(header=push_header, gradients=batch).ByteSize() <= limit
+        assert len(encode_message(pb.PushPart(header=push_header), "gradients", batch)) <= limit
 
 
 def test_no_tensors_still_give_a_first_message_for_the_header():
@@ -95,39 +131,39 @@ def test_no_tensors_still_give_a_first_message_for_the_header():
 
 
 def first_parts(size=16):
-    return [pb.TensorPart(**fields) for fields in tensor_parts({"w": np.arange(8, dtype=np.float64)}, size)]
+    return [as_message(fields) for fields in tensor_parts({"w": np.arange(8, dtype=np.float64)}, size)]
 
 
 def test_a_part_out_of_order_is_refused():
     first, second, third, fourth = first_parts()
     collector = PartCollector("worker 3")
-    collector.add(first)
+    collector.add(*first)
     with pytest.raises(ValueError, match="worker 3: part of tensor 'w' at byte 32 .* does not continue its 16 bytes"):
-        collector.add(third)
+        collector.add(*third)
 
 
 def test_a_tensor_missing_its_last_part_is_incomplete():
     collector = PartCollector("worker 1")
     for part in first_parts()[:-1]:
-        collector.add(part)
+        collector.add(*part)
     with pytest.raises(ValueError, match="worker 1: tensor 'w' is incomplete: 48 of 64 bytes arrived"):
         collector.arrays()
 
 
 def test_parts_that_disagree_on_the_shape_are_refused():
     first, second, *_ = first_parts()
-    second.shape[:] = [2, 4]
+    second[0].shape[:] = [2, 4]
     collector = PartCollector("worker 0")
-    collector.add(first)
+    collector.add(*first)
     with pytest.raises(ValueError, match=r"parts of tensor 'w' disagree: \(8,\) float64 then \(2, 4\) float64"):
-        collector.add(second)
+        collector.add(*second)
 
 
 def test_a_part_of_an_unknown_dtype_is_refused():
-    part = first_parts()[0]
+    part, data = first_parts()[0]
     part.dtype = ">f8"
     with pytest.raises(ValueError, match="tensor 'w' has unknown dtype '>f8'"):
-        PartCollector("worker 0").add(part)
+        PartCollector("worker 0").add(part, data)
 
 
 @pytest.mark.parametrize("limit", [ENVELOPE_BYTES + 100, 64 << 10, 4 << 20, 256 << 20])
@@ -138,9 +174,9 @@ def test_a_full_part_fits_the_message_limit(limit):
     assert len(fields["data"]) == size // 4 * 4
     # The first message of a stream carries its header too.
     push_header = pb.PushHeader(worker=2**30, step=2**62, sample_count=2**62)
-    assert pb.PushPart(header=push_header, gradients=[fields]).ByteSize() <= limit
+    assert len(encode_message(pb.PushPart(header=push_header), "gradients", [fields])) <= limit
     pull_header = pb.PullHeader(step=2**62, sample_count=2**62, ready=True, missing_workers=[])
-    assert pb.PullPart(header=pull_header, tensors=[fields]).ByteSize() <= limit
+    assert len(encode_message(pb.PullPart(header=pull_header), "tensors", [fields])) <= limit
 
 
 def test_many_parts_and_three_concurrent_workers_give_the_exact_mean():
@@ -193,7 +229,7 @@ def header(step=0):
 
 
 def gradient_parts(arrays, size=16):
-    return [pb.TensorPart(**fields) for fields in tensor_parts(arrays, size)]
+    return [pb.TensorPart(**{**fields, "data": bytes(fields["data"])}) for fields in tensor_parts(arrays, size)]
 
 
 W = {"w": np.arange(8, dtype=np.float64)}

@@ -11,10 +11,9 @@ import grpc
 import numpy as np
 
 from ..proto import parameter_server_pb2 as pb
-from ..proto import parameter_server_pb2_grpc as pb_grpc
 from ..tensors import channel_options
-from .parts import PartCollector, messages, part_bytes
-from .server import DEFAULT_MAX_MESSAGE_BYTES
+from .parts import PartCollector, decode_message, encode_message, messages, part_bytes
+from .server import DEFAULT_MAX_MESSAGE_BYTES, SERVICE_NAME
 from .sharding import shard_variables
 
 
@@ -72,7 +71,7 @@ class ParameterServerClient:
         self.part_bytes = part_bytes(max_message_bytes)
         options = channel_options(max_message_bytes)
         self._channels = [grpc.insecure_channel(address, options=options) for address in self.addresses]
-        self._stubs = [pb_grpc.ParameterServiceStub(channel) for channel in self._channels]
+        self._stubs = [PartStreamsStub(channel) for channel in self._channels]
         self._pool = futures.ThreadPoolExecutor(max_workers=len(self.addresses))
         self.plan = None  # name -> shard index, fixed by init
 
@@ -251,20 +250,30 @@ class ParameterServerClient:
         self.close()
 
 
+class PartStreamsStub:
+    """The ParameterService's methods, with the streams of parts as bytes (``parts.encode_message``)."""
+
+    def __init__(self, channel):
+        self.Init = channel.stream_stream(f"/{SERVICE_NAME}/Init")
+        self.Push = channel.stream_unary(f"/{SERVICE_NAME}/Push", response_deserializer=pb.PushReply.FromString)
+        self.Pull = channel.unary_stream(f"/{SERVICE_NAME}/Pull", request_serializer=pb.PullRequest.SerializeToString)
+
+
 def header_then_parts(message_type, header, field, arrays, size):
-    """An Init or Push stream: ``header`` and the first parts of ``arrays`` in the first message, then the rest."""
+    """An Init or Push stream, serialized: ``header`` and the first parts of ``arrays``, then the rest."""
     batches = messages(arrays, size)
-    first = message_type(header=header, **{field: next(batches)})
-    return itertools.chain([first], (message_type(**{field: batch}) for batch in batches))
+    first = encode_message(message_type(header=header), field, next(batches))
+    return itertools.chain([first], (encode_message(message_type(), field, batch) for batch in batches))
 
 
 def read_pull(replies, who):
     """The ``PullHeader`` and ``{name: array}`` of a Pull (or Init) reply stream."""
     header, collector = None, PartCollector(who)
-    for reply in replies:
+    for message in replies:
+        reply, parts = decode_message(pb.PullPart, "tensors", message)
         if reply.HasField("header"):
             header = reply.header
-        collector.add_all(reply.tensors)
+        collector.add_all(parts)
     if header is None:
         raise ValueError(f"{who}: a Pull stream without its header")
     return header, collector.arrays()

@@ -4,14 +4,21 @@ Init, Push and Pull stream their tensors in messages of at most ``PART_BYTES`` o
 Python moves a stream of 1 MiB messages several times faster than one 64 MB message, and a
 message of any model size then stays under the channel's limit. Small parts share a message
 (``messages``): every message of a stream costs a round trip through gRPC's Python threads.
+``encode_message`` and ``decode_message`` put the parts into a message and take them out with
+their data copied once on sending and viewed in place on receiving (see ``dist.wire``).
 """
 
 import itertools
 import math
 
 import numpy as np
+from google.protobuf.message import DecodeError
 
+from .. import wire
+from ..proto import parameter_server_pb2 as pb
 from ..tensors import SUPPORTED_DTYPES, max_chunk_bytes
+
+TENSOR_DATA_FIELD = pb.TensorPart.DESCRIPTOR.fields_by_name["data"].number
 
 # 1 MiB: big enough that per-message costs vanish, small enough to pipeline (one part is handled
 # while the next is on the wire) and to be reused by the allocator (see launch.ALLOCATOR_ENV).
@@ -26,10 +33,9 @@ def part_bytes(max_message_bytes):
 def tensor_parts(arrays, size=PART_BYTES):
     """The fields of a ``TensorPart`` for every slice of at most ``size`` bytes of ``{name: array}``, in name order.
 
-    Dicts rather than messages: ``PushPart(gradient=fields)`` then builds the part inside its envelope,
-    where a ready ``TensorPart`` would be copied in. An empty array still gives one part, so its dtype
-    and shape travel. Dtypes are checked at once (a ValueError naming the tensor); the parts are made
-    lazily, one at a time, as gRPC sends them.
+    Dicts whose ``data`` is a memoryview of the array: nothing is copied until ``encode_message``.
+    An empty array still gives one part, so its dtype and shape travel. Dtypes are checked at once
+    (a ValueError naming the tensor); the parts are made lazily, one at a time, as gRPC sends them.
     """
     wire_arrays = {name: _wire_array(arrays[name], name) for name in sorted(arrays)}
     return _slices(wire_arrays, size)
@@ -54,7 +60,7 @@ def _slices(wire_arrays, size):
                 "dtype": array.dtype.name,
                 "shape": array.shape,
                 "offset": offset,
-                "data": bytes(data[offset : offset + size]),
+                "data": data[offset : offset + size],
             }
 
 
@@ -81,6 +87,38 @@ def _batches(parts, size):
         yield batch
 
 
+def encode_message(envelope, field, parts):
+    """``envelope`` (an InitPart, PushPart or PullPart, header only or empty) with ``parts`` in its
+    repeated ``TensorPart`` field ``field``, serialized; each part's data is copied once, here."""
+    number = envelope.DESCRIPTOR.fields_by_name[field].number
+    pieces = [envelope.SerializeToString()]
+    for fields in parts:
+        head = pb.TensorPart(name=fields["name"], dtype=fields["dtype"], shape=fields["shape"], offset=fields["offset"])
+        data = wire.bytes_field(TENSOR_DATA_FIELD, fields["data"])
+        pieces += wire.message_field(number, [head.SerializeToString(), *data])
+    return wire.join(pieces)
+
+
+def decode_message(message_type, field, message):
+    """(the message without its parts, [(``TensorPart`` without data, data memoryview), ...]) of ``message``.
+
+    Raises ValueError when ``message`` is not a well-formed ``message_type``.
+    """
+    rest, part_messages = wire.take_fields(message, message_type.DESCRIPTOR.fields_by_name[field].number)
+    parts = []
+    for part_message in part_messages:
+        head, data = wire.take_fields(part_message, TENSOR_DATA_FIELD)
+        parts.append((_parse(pb.TensorPart, head), data[-1] if data else memoryview(b"")))
+    return _parse(message_type, rest), parts
+
+
+def _parse(message_type, serialized):
+    try:
+        return message_type.FromString(serialized)
+    except DecodeError as error:
+        raise ValueError(f"not a {message_type.DESCRIPTOR.name} message: {error}") from None
+
+
 def _part_envelope_bytes(fields):
     """At least the bytes a part takes on the wire besides its data (field tags, lengths, name, dtype, shape)."""
     # Counted so that thousands of tiny tensors sharing a message still fit the message limit.
@@ -103,12 +141,12 @@ class PartCollector:
         self._received = {}  # name -> bytes received so far
 
     def add_all(self, parts):
-        """``add`` every part of a repeated ``TensorPart`` field."""
-        for part in parts:
-            self.add(part)
+        """``add`` every ``(part, data)`` of ``decode_message``."""
+        for part, data in parts:
+            self.add(part, data)
 
-    def add(self, part):
-        """Copy one part into its array; raises ValueError on a part that does not fit."""
+    def add(self, part, data):
+        """Copy one part's ``data`` (bytes-like) into its array; raises ValueError on a part that does not fit."""
         name = part.name
         if part.dtype not in SUPPORTED_DTYPES:
             raise ValueError(f"{self.who}: tensor {name!r} has unknown dtype {part.dtype!r}")
@@ -125,7 +163,7 @@ class PartCollector:
                 f"{self.who}: parts of tensor {name!r} disagree: {self._shapes[name]} {flat.dtype.name} "
                 f"then {shape} {dtype.name}"
             )
-        data = part.data  # one read: protobuf makes a new bytes object on every access
+        data = memoryview(data).cast("B")
         # Parts of one tensor come in order (a gRPC stream keeps it), so each must start where the last ended.
         if part.offset != self._received[name] or len(data) % dtype.itemsize or part.offset + len(data) > flat.nbytes:
             raise ValueError(

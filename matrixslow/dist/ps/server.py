@@ -13,9 +13,8 @@ from concurrent import futures
 import grpc
 
 from ..proto import parameter_server_pb2 as pb
-from ..proto import parameter_server_pb2_grpc as pb_grpc
 from ..tensors import bind, server_options
-from .parts import PART_BYTES, PartCollector, messages, part_bytes
+from .parts import PART_BYTES, PartCollector, decode_message, encode_message, messages, part_bytes
 from .state import SYNC, NotReadyError, ParameterState, VariableMismatchError
 
 # Both gRPC message limits. Tensors travel in parts of at most 1 MiB (see ``parts``), so any limit
@@ -24,6 +23,8 @@ DEFAULT_MAX_MESSAGE_BYTES = 256 << 20
 
 # Headroom over one RPC per worker: Init/Push calls arriving while every worker long-polls.
 EXTRA_THREADS = 4
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ParameterService"].full_name
 
 STATUS_CODES = {
     VariableMismatchError: grpc.StatusCode.INVALID_ARGUMENT,
@@ -47,30 +48,35 @@ def _reporting_errors(method):
     return wrapper
 
 
-def read_parts(stream, field, what):
-    """The header and ``{name: array}`` of an Init or Push stream, whose parts are in the repeated ``field``."""
+def read_parts(stream, message_type, field, what):
+    """The header and ``{name: array}`` of an Init or Push stream of serialized ``message_type`` messages."""
     first = next(stream, None)
-    if first is None or not first.HasField("header"):
+    envelope, parts = (None, []) if first is None else decode_message(message_type, field, first)
+    if envelope is None or not envelope.HasField("header"):
         raise ValueError(f"a {what} stream must start with its header")
-    collector = PartCollector(f"worker {first.header.worker}")
-    collector.add_all(getattr(first, field))
+    collector = PartCollector(f"worker {envelope.header.worker}")
+    collector.add_all(parts)
     for message in stream:
-        if message.HasField("header"):
-            raise ValueError(f"worker {first.header.worker}: a {what} stream has one header, in its first message")
-        collector.add_all(getattr(message, field))
-    return first.header, collector.arrays()
+        later, parts = decode_message(message_type, field, message)
+        if later.HasField("header"):
+            raise ValueError(f"worker {envelope.header.worker}: a {what} stream has one header, in its first message")
+        collector.add_all(parts)
+    return envelope.header, collector.arrays()
 
 
 def pull_parts(header, tensors, size):
-    """The Pull (or Init reply) stream: ``header`` and the first parts of ``{name: array}``, then the rest."""
+    """The Pull (or Init reply) stream, serialized: ``header`` and the first parts of ``tensors``, then the rest."""
     batches = messages(tensors, size)
-    yield pb.PullPart(header=header, tensors=next(batches))
+    yield encode_message(pb.PullPart(header=header), "tensors", next(batches))
     for batch in batches:
-        yield pb.PullPart(tensors=batch)
+        yield encode_message(pb.PullPart(), "tensors", batch)
 
 
-class ParameterServicer(pb_grpc.ParameterServiceServicer):
+class ParameterServicer:
     """Serves one ``ParameterState`` over the ParameterService protocol.
+
+    The messages that carry tensors come and go as bytes (``add_to_server``), encoded and decoded
+    by ``parts`` so that protobuf never copies their data.
 
     Parameters
     ----------
@@ -86,20 +92,29 @@ class ParameterServicer(pb_grpc.ParameterServiceServicer):
         self.long_poll_seconds = long_poll_seconds
         self.part_bytes = part_bytes
 
+    def add_to_server(self, server):
+        """Serve the ParameterService: raw bytes for the streams of parts, protobuf for the rest."""
+        handlers = {
+            "Init": grpc.stream_stream_rpc_method_handler(self.Init),
+            "Push": grpc.stream_unary_rpc_method_handler(self.Push, response_serializer=pb.PushReply.SerializeToString),
+            "Pull": grpc.unary_stream_rpc_method_handler(self.Pull, request_deserializer=pb.PullRequest.FromString),
+        }
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+
     @_reporting_errors
-    def Init(self, request_iterator, context):
-        header, variables = read_parts(request_iterator, "variables", "Init")
+    def Init(self, request_iterator, context):  # noqa: N802 (the gRPC method names)
+        header, variables = read_parts(request_iterator, pb.InitPart, "variables", "Init")
         values, step = self.state.init(header.worker, variables)
         return pull_parts(pb.PullHeader(step=step, ready=True), values, self.part_bytes)
 
     @_reporting_errors
-    def Push(self, request_iterator, context):
-        header, gradients = read_parts(request_iterator, "gradients", "Push")
+    def Push(self, request_iterator, context):  # noqa: N802
+        header, gradients = read_parts(request_iterator, pb.PushPart, "gradients", "Push")
         accepted, step, reason = self.state.push(header.worker, header.step, gradients, header.sample_count)
         return pb.PushReply(accepted=accepted, server_step=step, reason=reason)
 
     @_reporting_errors
-    def Pull(self, request, context):
+    def Pull(self, request, context):  # noqa: N802
         # Everything that can fail happens before the first part is sent, so errors still reach the caller
         # as a status: the generator below only serialises.
         names = list(request.names)
@@ -151,7 +166,7 @@ class ParameterServer:
             options=server_options(max_message_bytes),
         )
         servicer = ParameterServicer(self.state, long_poll_seconds, part_bytes(max_message_bytes))
-        pb_grpc.add_ParameterServiceServicer_to_server(servicer, self._server)
+        servicer.add_to_server(self._server)
         self.address = None
 
     def start(self):
