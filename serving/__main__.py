@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 
+from .batcher import BATCH_WAITS
 from .errors import ModelLoadError
 from .server import ServingApp, ServingConfig
 from .validation import DEFAULT_MAX_REQUEST_BYTES
@@ -26,6 +27,12 @@ def parse_args(argv):
     parser.add_argument("--max-batch-size", type=int, default=64, help="samples per forward pass; 1 = no batching")
     parser.add_argument(
         "--batch-timeout-ms", type=float, default=2.0, help="how long a request waits for others to join its batch"
+    )
+    parser.add_argument(
+        "--batch-wait",
+        choices=BATCH_WAITS,
+        default="under-load",
+        help="wait for company only while the last batch had some (default), or always",
     )
     parser.add_argument("--max-queue", type=int, default=1024, help="waiting requests before RESOURCE_EXHAUSTED")
     parser.add_argument("--poll-seconds", type=float, default=1.0, help="how often to look for a new version")
@@ -55,6 +62,7 @@ def main(argv=None):
         http_port=args.http_port,
         max_batch_size=args.max_batch_size,
         batch_timeout_ms=args.batch_timeout_ms,
+        batch_wait=args.batch_wait,
         max_queue=args.max_queue,
         poll_seconds=args.poll_seconds,
         max_request_bytes=args.max_request_bytes,

@@ -5,6 +5,13 @@ thread takes the oldest request, waits at most ``batch_timeout`` seconds from it
 for more (up to ``max_batch_size`` samples), stacks their inputs on the batch axis, runs
 the served model once and hands each request its slice of the outputs.
 
+The wait only pays when others are coming. So by default (``batch_wait="under-load"``) it
+is skipped while the last batch held a single request: a lone client is answered at once,
+as by an unbatched server, and requests that arrive during a forward pass still form the
+next batch. As soon as a batch holds two or more requests, the server is under load and
+the following batches wait for company. ``batch_wait="always"`` waits every time, as
+TensorFlow Serving's batch timeout does.
+
 Why this is safe under any number of clients: node values live in the graph, so two
 forward passes on one graph at the same time would overwrite each other's inputs and
 intermediate values (the book's server had exactly that race). Here only the worker
@@ -29,6 +36,8 @@ import numpy as np
 from .errors import DeadlineExpired, InvalidRequest, QueueFull, RequestError, ShuttingDown
 
 log = logging.getLogger("serving.batcher")
+
+BATCH_WAITS = ("under-load", "always")
 
 
 class Pending:
@@ -94,12 +103,16 @@ class Batcher:
         Most samples per forward pass; 1 turns dynamic batching off.
     batch_timeout : float
         Seconds the oldest request waits for others to join its batch.
+    batch_wait : {"under-load", "always"}
+        When that wait happens: only while the last batch held more than one request, or always.
     max_queue : int
         Most requests waiting (queued or gathering) before new ones are refused.
     metrics : Metrics
     """
 
-    def __init__(self, store, max_batch_size, batch_timeout, max_queue, metrics):
+    def __init__(self, store, max_batch_size, batch_timeout, max_queue, metrics, batch_wait="under-load"):
+        if batch_wait not in BATCH_WAITS:
+            raise ValueError(f"batch_wait must be one of {list(BATCH_WAITS)}, got {batch_wait!r}")
         if max_batch_size < 1 or max_queue < 1 or batch_timeout < 0:
             raise ValueError(
                 f"need max_batch_size >= 1, max_queue >= 1 and batch_timeout >= 0, got "
@@ -108,12 +121,14 @@ class Batcher:
         self.store = store
         self.max_batch_size = max_batch_size
         self.batch_timeout = batch_timeout
+        self.always_wait = batch_wait == "always"
         self.max_queue = max_queue
         self.metrics = metrics
         self._queue = collections.deque()
         self._waiting = 0  # queued plus gathered-but-not-computing: what max_queue bounds
         self._condition = threading.Condition()
         self._stopping = False
+        self._last_batch_shared = False
         self._thread = threading.Thread(target=self._work, name="serving-batcher", daemon=True)
 
     def start(self):
@@ -170,7 +185,9 @@ class Batcher:
                 return None
             first = self._queue.popleft()
             batch, samples = [first], first.request.size
-            window_end = first.enqueued_at + self.batch_timeout
+            # Under load (the last batch had company), or when told to always: wait for company.
+            wait = self.batch_timeout if self.always_wait or self._last_batch_shared else 0.0
+            window_end = first.enqueued_at + wait
             while samples < self.max_batch_size:
                 if self._queue:
                     if samples + self._queue[0].request.size > self.max_batch_size:
@@ -183,6 +200,7 @@ class Batcher:
                 if remaining <= 0 or self._stopping:
                     break
                 self._condition.wait(remaining)
+            self._last_batch_shared = len(batch) > 1
             self._waiting -= len(batch)
             self.metrics.queue_depth.set(self._waiting)
         return batch

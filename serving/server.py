@@ -33,6 +33,7 @@ class ServingConfig:
     http_port: int | None = None
     max_batch_size: int = 64
     batch_timeout_ms: float = 2.0
+    batch_wait: str = "under-load"
     max_queue: int = 1024
     poll_seconds: float = 1.0
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
@@ -66,7 +67,12 @@ class ServingApp:
         config = self.config
         self.store.load_initial()
         self.batcher = Batcher(
-            self.store, config.max_batch_size, config.batch_timeout_ms / 1000.0, config.max_queue, self.metrics
+            self.store,
+            config.max_batch_size,
+            config.batch_timeout_ms / 1000.0,
+            config.max_queue,
+            self.metrics,
+            config.batch_wait,
         )
         predictor = Predictor(self.model_name, self.store, self.batcher, self.metrics, config.max_request_bytes)
         self.grpc = GrpcServer(

@@ -14,7 +14,7 @@ from serving.metrics import Metrics
 from serving.model_store import load_version
 from serving.validation import check_request
 
-from .support import export, local_forward
+from .support import export, local_forward, wait_until
 
 
 @pytest.fixture
@@ -33,8 +33,9 @@ def served(tmp_path):
     return SimpleNamespace(current=loaded), model, sizes
 
 
-def make_batcher(store, max_batch_size=8, batch_timeout=0.0, max_queue=100):
-    batcher = Batcher(store, max_batch_size, batch_timeout, max_queue, Metrics())
+def make_batcher(store, max_batch_size=8, batch_timeout=0.0, max_queue=100, batch_wait="always"):
+    """A started Batcher; by default every batch waits its timeout, so a lone request can be held in the queue."""
+    batcher = Batcher(store, max_batch_size, batch_timeout, max_queue, Metrics(), batch_wait)
     batcher.start()
     return batcher
 
@@ -147,3 +148,39 @@ def test_done_callbacks_run_once_answered_or_at_once_when_already_answered(serve
     batcher.stop()
     assert calls == [("early", True), ("late", True)]
     np.testing.assert_allclose(pending.outputs["predict"], local_forward(model, {"x": sample[None]})[0], rtol=1e-12)
+
+
+def test_an_unknown_batch_wait_is_refused():
+    with pytest.raises(ValueError, match=r"batch_wait must be one of \['under-load', 'always'\], got 'sometimes'"):
+        Batcher(SimpleNamespace(current=None), 8, 0.0, 10, Metrics(), "sometimes")
+
+
+def test_a_lone_request_is_computed_at_once_and_batches_wait_for_company_only_under_load(served):
+    store, model, sizes = served
+    release = threading.Event()
+    run = store.current.run
+
+    def first_pass_held(batch, output_names):
+        release.wait(30)  # the first forward pass lasts until the test lets it go
+        return run(batch, output_names)
+
+    store.current.run = first_pass_held
+    batcher = make_batcher(store, max_batch_size=64, batch_timeout=0.5, batch_wait="under-load")
+    request = check_request(store.current, {"x": samples(1, seed=8)})
+    lone = batcher.submit(request)
+    # Queued while the lone request is being computed: they make the next batch without waiting.
+    wait_until(lambda: batcher.queue_depth() == 0, 30, "the lone request was never taken")
+    queued = [batcher.submit(request), batcher.submit(request)]
+    release.set()
+    assert lone.wait(30) and all(pending.wait(30) for pending in queued)
+    # That batch was shared, so now the oldest request waits up to 0.5 s for others.
+    started = time.monotonic()
+    under_load = batcher.submit(request)
+    time.sleep(0.1)
+    joining = batcher.submit(request)
+    assert under_load.wait(30) and joining.wait(30)
+    waited = time.monotonic() - started
+    batcher.stop()
+    assert sizes == [1, 2, 2]
+    assert waited >= 0.4
+    np.testing.assert_allclose(joining.outputs["predict"], local_forward(model, {"x": samples(1, seed=8)}), rtol=1e-12)

@@ -143,7 +143,7 @@ def test_a_message_that_does_not_parse_is_invalid_argument_naming_its_type(serve
 def slow_server(model_dir):
     """Batches wait 3 s for company and at most 2 requests wait: room to fill the queue and miss deadlines."""
     directory, model = model_dir
-    flags = ("--batch-timeout-ms", "3000", "--max-queue", "2", "--max-batch-size", "64")
+    flags = ("--batch-timeout-ms", "3000", "--batch-wait", "always", "--max-queue", "2", "--max-batch-size", "64")
     with running_server(directory / "m", directory, *flags, http=False) as running:
         yield running, model
 

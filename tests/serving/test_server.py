@@ -141,7 +141,7 @@ def test_sigterm_finishes_the_requests_in_flight_and_exits_0(tmp_path):
     x = np.random.default_rng(0).normal(size=(2, 4, 1))
     answers = {}
     # A long batch window keeps both requests queued when SIGTERM arrives.
-    with running_server(tmp_path / "m", tmp_path, "--batch-timeout-ms", "1500") as server:
+    with running_server(tmp_path / "m", tmp_path, "--batch-timeout-ms", "1500", "--batch-wait", "always") as server:
         host, port = server.http.rsplit(":", 1)
         idle = http.client.HTTPConnection(host, int(port), timeout=30)  # kept open: must not hold up the exit
         idle.request("GET", "/v1/models/m")
