@@ -31,8 +31,8 @@ def parse_args(argv):
     parser.add_argument(
         "--batch-wait",
         choices=BATCH_WAITS,
-        default="under-load",
-        help="wait for company only while the last batch had some (default), or always",
+        default="adaptive",
+        help="stop waiting once as many requests as in the last batch have come (default), or always wait",
     )
     parser.add_argument("--max-queue", type=int, default=1024, help="waiting requests before RESOURCE_EXHAUSTED")
     parser.add_argument("--poll-seconds", type=float, default=1.0, help="how often to look for a new version")

@@ -5,12 +5,13 @@ thread takes the oldest request, waits at most ``batch_timeout`` seconds from it
 for more (up to ``max_batch_size`` samples), stacks their inputs on the batch axis, runs
 the served model once and hands each request its slice of the outputs.
 
-The wait only pays when others are coming. So by default (``batch_wait="under-load"``) it
-is skipped while the last batch held a single request: a lone client is answered at once,
-as by an unbatched server, and requests that arrive during a forward pass still form the
-next batch. As soon as a batch holds two or more requests, the server is under load and
-the following batches wait for company. ``batch_wait="always"`` waits every time, as
-TensorFlow Serving's batch timeout does.
+The wait only pays while others are on their way. So by default (``batch_wait="adaptive"``)
+a batch stops waiting as soon as it holds as many requests as the last batch did: a lone
+client (last batch: 1) is answered at once, as by an unbatched server; four clients in a
+loop are computed together the moment the fourth arrives, not when the timeout ends; and
+under heavy load batches still grow with whatever queues up. The timeout remains the
+limit, and a batch that waited it out sets a smaller expectation for the next one.
+``batch_wait="always"`` waits out the timeout every time, as TensorFlow Serving does.
 
 Why this is safe under any number of clients: node values live in the graph, so two
 forward passes on one graph at the same time would overwrite each other's inputs and
@@ -37,7 +38,7 @@ from .errors import DeadlineExpired, InvalidRequest, QueueFull, RequestError, Sh
 
 log = logging.getLogger("serving.batcher")
 
-BATCH_WAITS = ("under-load", "always")
+BATCH_WAITS = ("adaptive", "always")
 
 
 class Pending:
@@ -103,14 +104,14 @@ class Batcher:
         Most samples per forward pass; 1 turns dynamic batching off.
     batch_timeout : float
         Seconds the oldest request waits for others to join its batch.
-    batch_wait : {"under-load", "always"}
-        When that wait happens: only while the last batch held more than one request, or always.
+    batch_wait : {"adaptive", "always"}
+        Stop waiting once as many requests as in the last batch are here, or always wait it out.
     max_queue : int
         Most requests waiting (queued or gathering) before new ones are refused.
     metrics : Metrics
     """
 
-    def __init__(self, store, max_batch_size, batch_timeout, max_queue, metrics, batch_wait="under-load"):
+    def __init__(self, store, max_batch_size, batch_timeout, max_queue, metrics, batch_wait="adaptive"):
         if batch_wait not in BATCH_WAITS:
             raise ValueError(f"batch_wait must be one of {list(BATCH_WAITS)}, got {batch_wait!r}")
         if max_batch_size < 1 or max_queue < 1 or batch_timeout < 0:
@@ -128,7 +129,7 @@ class Batcher:
         self._waiting = 0  # queued plus gathered-but-not-computing: what max_queue bounds
         self._condition = threading.Condition()
         self._stopping = False
-        self._last_batch_shared = False
+        self._last_batch_requests = 1
         self._thread = threading.Thread(target=self._work, name="serving-batcher", daemon=True)
 
     def start(self):
@@ -185,10 +186,12 @@ class Batcher:
                 return None
             first = self._queue.popleft()
             batch, samples = [first], first.request.size
-            # Under load (the last batch had company), or when told to always: wait for company.
-            wait = self.batch_timeout if self.always_wait or self._last_batch_shared else 0.0
-            window_end = first.enqueued_at + wait
+            window_end = first.enqueued_at + self.batch_timeout
+            # Adaptive: expect as many requests as the last batch had (1: nobody else is coming).
+            expected = None if self.always_wait else self._last_batch_requests
             while samples < self.max_batch_size:
+                if expected is not None and len(batch) >= expected and not self._queue:
+                    break
                 if self._queue:
                     if samples + self._queue[0].request.size > self.max_batch_size:
                         break  # it starts the next batch
@@ -200,7 +203,7 @@ class Batcher:
                 if remaining <= 0 or self._stopping:
                     break
                 self._condition.wait(remaining)
-            self._last_batch_shared = len(batch) > 1
+            self._last_batch_requests = len(batch)
             self._waiting -= len(batch)
             self.metrics.queue_depth.set(self._waiting)
         return batch

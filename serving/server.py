@@ -33,7 +33,7 @@ class ServingConfig:
     http_port: int | None = None
     max_batch_size: int = 64
     batch_timeout_ms: float = 2.0
-    batch_wait: str = "under-load"
+    batch_wait: str = "adaptive"
     max_queue: int = 1024
     poll_seconds: float = 1.0
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES

@@ -151,11 +151,11 @@ def test_done_callbacks_run_once_answered_or_at_once_when_already_answered(serve
 
 
 def test_an_unknown_batch_wait_is_refused():
-    with pytest.raises(ValueError, match=r"batch_wait must be one of \['under-load', 'always'\], got 'sometimes'"):
+    with pytest.raises(ValueError, match=r"batch_wait must be one of \['adaptive', 'always'\], got 'sometimes'"):
         Batcher(SimpleNamespace(current=None), 8, 0.0, 10, Metrics(), "sometimes")
 
 
-def test_a_lone_request_is_computed_at_once_and_batches_wait_for_company_only_under_load(served):
+def test_adaptive_batches_wait_only_for_as_many_requests_as_the_last_batch_had(served):
     store, model, sizes = served
     release = threading.Event()
     run = store.current.run
@@ -165,22 +165,25 @@ def test_a_lone_request_is_computed_at_once_and_batches_wait_for_company_only_un
         return run(batch, output_names)
 
     store.current.run = first_pass_held
-    batcher = make_batcher(store, max_batch_size=64, batch_timeout=0.5, batch_wait="under-load")
+    batcher = make_batcher(store, max_batch_size=64, batch_timeout=5.0, batch_wait="adaptive")
     request = check_request(store.current, {"x": samples(1, seed=8)})
+    submitted = time.monotonic()
     lone = batcher.submit(request)
-    # Queued while the lone request is being computed: they make the next batch without waiting.
+    # A first request has no company to expect: it is computed at once (not after 5 s).
     wait_until(lambda: batcher.queue_depth() == 0, 30, "the lone request was never taken")
+    assert time.monotonic() - submitted < 2.5
+    # Two more queue while it is computed: they make the next batch.
     queued = [batcher.submit(request), batcher.submit(request)]
     release.set()
     assert lone.wait(30) and all(pending.wait(30) for pending in queued)
-    # That batch was shared, so now the oldest request waits up to 0.5 s for others.
+    # That batch had 2 requests, so the next one waits for a second request, and not a moment longer.
     started = time.monotonic()
     under_load = batcher.submit(request)
-    time.sleep(0.1)
+    time.sleep(0.2)
     joining = batcher.submit(request)
     assert under_load.wait(30) and joining.wait(30)
     waited = time.monotonic() - started
     batcher.stop()
     assert sizes == [1, 2, 2]
-    assert waited >= 0.4
+    assert 0.2 <= waited < 2.5  # waited for its company, computed long before the 5 s timeout
     np.testing.assert_allclose(joining.outputs["predict"], local_forward(model, {"x": samples(1, seed=8)}), rtol=1e-12)
