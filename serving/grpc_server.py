@@ -14,7 +14,6 @@ batches, and the batch worker wakes the loop once per batch rather than once per
 """
 
 import asyncio
-import contextlib
 import threading
 import time
 
@@ -25,6 +24,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from matrixslow.dist.tensors import bind, from_proto, server_options, to_proto
 
 from .errors import InvalidRequest, RequestError
+from .loop_completions import LoopCompletions
 from .proto import serving_pb2
 
 SERVICE_NAME = "serving.ModelService"
@@ -226,38 +226,3 @@ class GrpcServer:
         self._thread.join(START_STOP_SECONDS)
         if not self._thread.is_alive():
             self._loop.close()
-
-
-class LoopCompletions:
-    """Futures on an event loop that the batch worker thread resolves, one loop wake-up per batch.
-
-    ``loop.call_soon_threadsafe`` writes to the loop's wake-up pipe every time it is called;
-    a batch of 64 answers would cost 64 writes and as many turns of the loop. Answers are
-    collected in a list instead, and only the first of a burst schedules the drain.
-    """
-
-    def __init__(self, loop):
-        self.loop = loop
-        self._lock = threading.Lock()
-        self._answered = []
-
-    def future_for(self, pending):
-        """A future of this loop, resolved once ``pending`` is answered (call on the loop)."""
-        future = self.loop.create_future()
-        pending.add_done_callback(lambda: self._resolve_soon(future))
-        return future
-
-    def _resolve_soon(self, future):
-        with self._lock:
-            self._answered.append(future)
-            first = len(self._answered) == 1
-        if first:
-            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting any more
-                self.loop.call_soon_threadsafe(self._resolve)
-
-    def _resolve(self):
-        with self._lock:
-            answered, self._answered = self._answered, []
-        for future in answered:
-            if not future.done():  # done: its request timed out and was abandoned
-                future.set_result(None)

@@ -4,7 +4,7 @@ import asyncio
 import threading
 
 from serving.batcher import Pending
-from serving.grpc_server import LoopCompletions
+from serving.loop_completions import LoopCompletions
 
 
 def test_a_burst_of_answers_wakes_the_loop_once_and_resolves_every_future():
