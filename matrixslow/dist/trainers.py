@@ -252,8 +252,8 @@ class DistTrainerParameterServer(Trainer):
 
     Every worker starts from worker 0's weights: the others wait until worker 0 has registered
     its variables (the servers refuse a worker whose variables differ in name, shape or dtype).
-    Step 0 of the servers is spent on checking the steps per epoch and passing on worker 0's
-    resume step, the next few on passing on its optimizer state; training steps follow.
+    The first server steps are spent on checking the steps per epoch and passing on worker 0's
+    resume step and optimizer state; training steps follow.
     """
 
     def __init__(
@@ -294,30 +294,25 @@ class DistTrainerParameterServer(Trainer):
             ) from None
 
     def main_loop(self, train, test):
-        state_size = flatten_arrays(self.optimizer.state_arrays())[0].size
-        self._exchange_steps_per_epoch(_steps_per_epoch(len(train[1]), self.batch_size), state_size)
-        if state_size:
-            self._share_optimizer_state()
+        state, state_layout = flatten_arrays(self.optimizer.state_arrays())
+        self._exchange_start(_steps_per_epoch(len(train[1]), self.batch_size), state.size)
+        if state.size:
+            # Worker 0's optimizer state (restored from a checkpoint, or zeros) reaches every worker.
+            shared = self._sum_over_workers(state if self.worker_index == 0 else np.zeros_like(state))
+            self.optimizer.load_state_arrays(unflatten_arrays(shared, state_layout))
         super().main_loop(train, test)
 
-    def _exchange_steps_per_epoch(self, steps, state_size):
-        # The servers only average gradients, so each worker writes its step count and its
-        # optimizer's state size into elements of its own in a zero "gradient", and worker 0
-        # its resume step into one more; mean * total count gives every value back.
-        values = trainable_values(self.optimizer.graph)
-        buffer, layout = flatten_arrays(values)
+    def _exchange_start(self, steps, state_size):
+        """Check that every worker runs as many steps per epoch with the same optimizer; learn the resume step."""
         workers = self.num_workers
-        if buffer.size < 2 * workers + 1:
-            raise ValueError(f"worker {self.worker_index}: too few weights to exchange steps per epoch")
-        buffer[:] = 0
-        buffer[self.worker_index] = steps
-        buffer[workers + 1 + self.worker_index] = state_size
+        # Each worker writes into slots of its own (its steps, its optimizer's state size); worker 0
+        # adds its resume step. The sum over the workers then holds every value.
+        slots = np.zeros(2 * workers + 1)
+        slots[self.worker_index] = steps
+        slots[workers + 1 + self.worker_index] = state_size
         if self.worker_index == 0:
-            buffer[workers] = self.resume_step
-        self.client.push(self.step, unflatten_arrays(buffer, layout), 1)
-        means, count = self.client.pull(self.step)
-        self.step += 1
-        exchanged = np.round(flatten_arrays(means)[0][: 2 * workers + 1] * count)
+            slots[workers] = self.resume_step
+        exchanged = np.round(self._sum_over_workers(slots))
         check_steps_per_epoch(exchanged[:workers], self.worker_index)
         if len(set(exchanged[workers + 1 :])) != 1:
             raise ValueError(
@@ -326,29 +321,27 @@ class DistTrainerParameterServer(Trainer):
             )
         self.resume_step = int(exchanged[workers])
 
-    def _share_optimizer_state(self):
-        """Worker 0's optimizer state (restored from a checkpoint, or zeros) reaches every worker exactly.
+    def _sum_over_workers(self, vector):
+        """The sum over every worker of a 1-D ``vector``, exactly, through the servers' averaging.
 
-        It travels in gradient-shaped pieces, one server step each. The servers average, so
-        worker 0 pushes its piece over a sample count that makes the total a power of two and
-        the others push zeros over one sample: mean * total is then worker 0's piece bit for
-        bit, as dividing and multiplying by a power of two loses nothing.
+        It travels in gradient-shaped pieces, one server step each. The servers return the
+        sample-weighted mean, so worker 0 pushes over a sample count that makes the total a
+        power of two and the others over one sample: mean * total is then the sum as exactly as
+        adding can give it, since dividing and multiplying by a power of two loses nothing.
         """
-        state, state_layout = flatten_arrays(self.optimizer.state_arrays())
         buffer, layout = flatten_arrays(trainable_values(self.optimizer.graph))
         total_count = 1 << (self.num_workers - 1).bit_length()
         count = total_count - (self.num_workers - 1) if self.worker_index == 0 else 1
-        received = np.empty_like(state)
-        for start in range(0, state.size, buffer.size):
-            piece = state[start : start + buffer.size]
+        summed = np.empty(len(vector))
+        for start in range(0, len(vector), buffer.size):
+            piece = vector[start : start + buffer.size]
             buffer[:] = 0
-            if self.worker_index == 0:
-                buffer[: piece.size] = piece
+            buffer[: piece.size] = piece
             self.client.push(self.step, unflatten_arrays(buffer, layout), count)
             means, pulled_count = self.client.pull(self.step)
             self.step += 1
-            received[start : start + piece.size] = flatten_arrays(means)[0][: piece.size] * pulled_count
-        self.optimizer.load_state_arrays(unflatten_arrays(received, state_layout))
+            summed[start : start + piece.size] = flatten_arrays(means)[0][: piece.size] * pulled_count
+        return summed
 
     def _optimizer_update(self):
         sums = gradient_sums(self.optimizer)

@@ -222,6 +222,28 @@ def test_three_workers_resume_a_checkpoint_with_its_optimizer_state_exactly(mode
     assert_matches_reference(trainers, expected)  # moments restored: steps 3.. as if never stopped
 
 
+def build_tiny(seed):
+    """A model with 3 weights: fewer than the start-up exchange has values for 3 workers (2 x 3 + 1)."""
+    np.random.seed(seed)
+    with ms.core.Graph() as graph:
+        x = ms.Variable(dim=(FEATURES, 1), init=False, trainable=False, name="x")
+        y = ms.Variable(dim=(CLASSES, 1), init=False, trainable=False, name="y")
+        ones = ms.Variable(dim=(1, FEATURES), init=False, trainable=False, name="ones")
+        ones.set_value(np.ones((1, FEATURES)))
+        w = ms.Variable(dim=(CLASSES, 1), init=True, trainable=True, name="w")
+        logits = ms.ops.MatMul(w, ms.ops.MatMul(ones, x))
+        loss = ms.ops.loss.CrossEntropyWithSoftMax(logits, y)
+    return graph, x, y, loss
+
+
+def test_a_model_with_fewer_weights_than_the_start_up_exchange_still_trains_on_the_parameter_server(monkeypatch):
+    monkeypatch.setitem(globals(), "build_mlp", build_tiny)  # run_workers and reference_weights build with it
+    shards = [shard(index) for index in range(3)]
+    with parameter_servers(1, num_workers=3) as ps_addresses:
+        trainers = run_workers(ps_trainer("Adam", ps_addresses, 3), shards)
+    assert_matches_reference(trainers, reference_weights("Adam", shards, steps_per_epoch=3))
+
+
 def with_an_unused_trainable(build):
     """``build`` plus a trainable Variable the loss does not depend on."""
 
