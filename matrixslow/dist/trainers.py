@@ -19,6 +19,8 @@ from .checkpoint import Checkpoints
 from .ps import ParameterServerClient
 
 BACKENDS = ("grpc", "mpi")
+# Key prefixes of start_arrays.
+WEIGHT, OPTIMIZER_STATE = "weight ", "optimizer "
 # 2**48 fingerprints, small enough to travel exactly as float64 inside a gradient-shaped buffer.
 FINGERPRINT_BITS = 48
 
@@ -61,15 +63,19 @@ def set_values(graph, values):
 
 def start_arrays(optimizer):
     """The weights and the optimizer's state in one ``{key: array}`` dict: what worker 0 hands every worker."""
-    arrays = {f"weight {name}": value for name, value in trainable_values(optimizer.graph).items()}
-    arrays.update({f"optimizer {key}": value for key, value in optimizer.state_arrays().items()})
+    arrays = {WEIGHT + name: value for name, value in trainable_values(optimizer.graph).items()}
+    arrays.update({OPTIMIZER_STATE + key: value for key, value in optimizer.state_arrays().items()})
     return arrays
 
 
 def set_start_arrays(optimizer, arrays):
     """Set what ``start_arrays`` gave into this worker's graph and optimizer."""
-    set_values(optimizer.graph, {key[7:]: value for key, value in arrays.items() if key.startswith("weight ")})
-    optimizer.load_state_arrays({key[10:]: value for key, value in arrays.items() if key.startswith("optimizer ")})
+    set_values(optimizer.graph, _with_prefix(arrays, WEIGHT))
+    optimizer.load_state_arrays(_with_prefix(arrays, OPTIMIZER_STATE))
+
+
+def _with_prefix(arrays, prefix):
+    return {key.removeprefix(prefix): value for key, value in arrays.items() if key.startswith(prefix)}
 
 
 def graph_fingerprint(values):
