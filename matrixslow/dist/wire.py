@@ -13,8 +13,10 @@ fields are serialized by protobuf, and a big field is appended as its key, its l
 the raw bytes (``bytes_field``), or, for a nested message, its key, its length and the
 nested message's own pieces (``message_field``); ``join`` then copies everything once.
 Reading walks the keys (``take_fields``), hands back the big fields as views into the
-received message, and lets protobuf parse the rest.
+received message, and lets protobuf parse the rest (``take_bytes_field`` does both for one field).
 """
+
+from google.protobuf.message import DecodeError
 
 VARINT, FIXED64, LENGTH_DELIMITED, FIXED32 = 0, 1, 2, 5
 
@@ -78,6 +80,24 @@ def take_fields(message, number):
             raise ValueError(f"not a protobuf message: the field at byte {key_at} runs past the end ({size} bytes)")
     rest.append(view[kept_from:])
     return b"".join(rest), values
+
+
+def take_bytes_field(message_type, message, field):
+    """(``message_type`` parsed without its bytes ``field``, a memoryview of that field in ``message``).
+
+    Protobuf keeps the last occurrence of a repeated scalar field, and so does this; a field
+    left out (proto3 leaves an empty one out) gives an empty view.
+    """
+    rest, values = take_fields(message, message_type.DESCRIPTOR.fields_by_name[field].number)
+    return parse(message_type, rest), values[-1] if values else memoryview(b"")
+
+
+def parse(message_type, serialized):
+    """``message_type.FromString(serialized)``, raising ``ValueError`` naming the type for bytes that are not one."""
+    try:
+        return message_type.FromString(serialized)
+    except DecodeError as error:
+        raise ValueError(f"not a {message_type.DESCRIPTOR.name} message: {error}") from None
 
 
 def _key_and_length(number, length):

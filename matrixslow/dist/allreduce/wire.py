@@ -1,11 +1,7 @@
 """A ring ``Chunk`` on the wire: its data spliced in and read in place (see ``dist.wire`` for why and how)."""
 
-from google.protobuf.message import DecodeError
-
 from .. import wire
 from ..proto import allreduce_pb2
-
-DATA_FIELD = allreduce_pb2.Chunk.DESCRIPTOR.fields_by_name["data"].number
 
 
 def encode_chunk(header, data):
@@ -17,7 +13,7 @@ def encode_chunk(header, data):
     data : bytes-like
         The part's elements, contiguous (a NumPy slice is fine); copied once, into the message.
     """
-    return wire.join([header.SerializeToString(), *wire.bytes_field(DATA_FIELD, data)])
+    return wire.join([header.SerializeToString(), *wire.bytes_field(allreduce_pb2.Chunk.DATA_FIELD_NUMBER, data)])
 
 
 def decode_chunk(message):
@@ -25,9 +21,4 @@ def decode_chunk(message):
 
     Raises ``ValueError`` naming the problem when ``message`` is not a well-formed ``Chunk``.
     """
-    rest, data = wire.take_fields(message, DATA_FIELD)
-    try:
-        header = allreduce_pb2.Chunk.FromString(rest)
-    except DecodeError as error:
-        raise ValueError(f"not a Chunk message: {error}") from None
-    return header, data[-1] if data else memoryview(b"")  # protobuf keeps the last of a repeated scalar field
+    return wire.take_bytes_field(allreduce_pb2.Chunk, message, "data")

@@ -12,13 +12,10 @@ import itertools
 import math
 
 import numpy as np
-from google.protobuf.message import DecodeError
 
 from .. import wire
 from ..proto import parameter_server_pb2 as pb
 from ..tensors import SUPPORTED_DTYPES, max_chunk_bytes
-
-TENSOR_DATA_FIELD = pb.TensorPart.DESCRIPTOR.fields_by_name["data"].number
 
 # 1 MiB: big enough that per-message costs vanish, small enough to pipeline (one part is handled
 # while the next is on the wire) and to be reused by the allocator (see launch.ALLOCATOR_ENV).
@@ -94,7 +91,7 @@ def encode_message(envelope, field, parts):
     pieces = [envelope.SerializeToString()]
     for fields in parts:
         head = pb.TensorPart(name=fields["name"], dtype=fields["dtype"], shape=fields["shape"], offset=fields["offset"])
-        data = wire.bytes_field(TENSOR_DATA_FIELD, fields["data"])
+        data = wire.bytes_field(pb.TensorPart.DATA_FIELD_NUMBER, fields["data"])
         pieces += wire.message_field(number, [head.SerializeToString(), *data])
     return wire.join(pieces)
 
@@ -105,18 +102,8 @@ def decode_message(message_type, field, message):
     Raises ValueError when ``message`` is not a well-formed ``message_type``.
     """
     rest, part_messages = wire.take_fields(message, message_type.DESCRIPTOR.fields_by_name[field].number)
-    parts = []
-    for part_message in part_messages:
-        head, data = wire.take_fields(part_message, TENSOR_DATA_FIELD)
-        parts.append((_parse(pb.TensorPart, head), data[-1] if data else memoryview(b"")))
-    return _parse(message_type, rest), parts
-
-
-def _parse(message_type, serialized):
-    try:
-        return message_type.FromString(serialized)
-    except DecodeError as error:
-        raise ValueError(f"not a {message_type.DESCRIPTOR.name} message: {error}") from None
+    parts = [wire.take_bytes_field(pb.TensorPart, part_message, "data") for part_message in part_messages]
+    return wire.parse(message_type, rest), parts
 
 
 def _part_envelope_bytes(fields):
