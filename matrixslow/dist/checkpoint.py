@@ -51,7 +51,7 @@ class Checkpoints:
 
     def save(self, graph, step, optimizer=None):
         """Save ``graph`` (and ``optimizer``'s state) as the checkpoint of ``step``; keep the newest ``keep``."""
-        directory = self.directory / f"step-{step:09d}"
+        directory = self._step_directory(step)
         meta = {"step": int(step)}
         if optimizer is not None:
             state_bytes = npz_bytes(optimizer.state_arrays())
@@ -61,7 +61,7 @@ class Checkpoints:
             meta["optimizer"] = {"kind": type(optimizer).__name__, "sha256": hashlib.sha256(state_bytes).hexdigest()}
         Saver(directory).save(graph, meta=meta)
         for old in self._steps()[: -self.keep]:
-            shutil.rmtree(self.directory / f"step-{old:09d}", ignore_errors=True)
+            shutil.rmtree(self._step_directory(old), ignore_errors=True)
 
     def restore(self, graph, optimizer=None):
         """Load the newest complete checkpoint into ``graph`` (and ``optimizer``); returns its step, 0 when none.
@@ -72,18 +72,21 @@ class Checkpoints:
         the run that was checkpointed.
         """
         for step in reversed(self._steps()):
-            directory = self.directory / f"step-{step:09d}"
+            directory = self._step_directory(step)
             try:
                 meta, _ = Saver(directory).load(to_graph=graph)
                 state = None if optimizer is None else _optimizer_state(directory, meta, optimizer)
-            except ModelFileError as error:
-                if isinstance(error, OptimizerMismatchError):
-                    raise
+            except OptimizerMismatchError:
+                raise
+            except ModelFileError:
                 continue
             if state is not None:
                 optimizer.load_state_arrays(state)
             return int(meta["step"])
         return 0
+
+    def _step_directory(self, step):
+        return self.directory / f"step-{step:09d}"
 
     def _steps(self):
         if not self.directory.is_dir():
