@@ -225,7 +225,7 @@ class DistTrainerRingAllReduce(Trainer):
     def _optimizer_update(self):
         sums = gradient_sums(self.optimizer)
         buffer, layout = flatten_arrays(sums)
-        total, count = self.ring.allreduce(buffer, self.optimizer.acc_no)
+        total, count = self.ring.allreduce(buffer, self.optimizer.acc_no, out=buffer)  # in place: no second buffer
         # The global sums over the global sample count: update() then applies the exact global mean.
         self.optimizer.apply_gradients(unflatten_arrays(total, layout), summarize=False, acc_no=count)
         self.optimizer.update()

@@ -107,6 +107,55 @@ def test_one_worker_is_a_no_op():
     assert count == 4
 
 
+def _allreduce_into(workers, buffers, outs):
+    with futures.ThreadPoolExecutor(max_workers=len(workers)) as pool:
+        jobs = [
+            pool.submit(worker.allreduce, buffer, 1, out=out)
+            for worker, buffer, out in zip(workers, buffers, outs, strict=True)
+        ]
+        return [job.result(timeout=WAIT_SECONDS) for job in jobs]
+
+
+@pytest.mark.parametrize("world_size", [1, 2, 3])
+def test_the_sum_goes_into_out_or_in_place_into_the_buffer(world_size):
+    buffers = [buffer.reshape(13, 17) for buffer in _integer_buffers(world_size, 13 * 17, np.float32, seed=11)]
+    expected = np.sum(np.stack(buffers), axis=0)
+    # Parts of 5 elements: every segment goes in several parts, so in place a segment is read
+    # and overwritten part by part while other parts of it are still on the way.
+    with _ring(world_size, deadline=20) as workers:
+        for worker in workers:
+            worker.part_bytes = 5 * 4
+        outs = [np.full_like(buffer, np.nan) for buffer in buffers]
+        results = _allreduce_into(workers, buffers, outs)
+        assert all(total is out for (total, _), out in zip(results, outs, strict=True))
+        _assert_every_worker_has(results, expected, world_size)
+
+        in_place = [buffer.copy() for buffer in buffers]
+        results = _allreduce_into(workers, in_place, in_place)
+        assert all(total is buffer for (total, _), buffer in zip(results, in_place, strict=True))
+        _assert_every_worker_has(results, expected, world_size)
+
+
+@pytest.mark.parametrize(
+    ("out", "problem"),
+    [
+        (np.zeros(6), "got shape (6,), dtype float64"),
+        (np.zeros((2, 3), np.float32), "got shape (2, 3), dtype float32"),
+        (np.zeros((3, 2)).T, "not C-contiguous"),
+        (np.zeros((2, 3)).view(), "read-only"),
+        ([[0.0] * 3] * 2, "got list"),
+    ],
+)
+def test_an_out_that_cannot_hold_the_sum_is_refused_before_anything_is_sent(out, problem):
+    if isinstance(out, np.ndarray) and problem == "read-only":
+        out.flags.writeable = False
+    with _ring(1) as (worker,), pytest.raises((TypeError, ValueError)) as refused:
+        worker.allreduce(np.zeros((2, 3)), 1, out=out)
+    message = str(refused.value)
+    assert "ring worker 0: out must be a writeable C-contiguous numpy array of shape (2, 3) and dtype float64" in message
+    assert problem in message
+
+
 @pytest.mark.parametrize("world_size", [2, 3, 4, 5])
 def test_each_worker_sends_two_n_minus_one_over_n_of_the_buffer(world_size):
     shapes = {"conv/kernel": (3, 5, 11), "dense/w": (7, 13), "dense/b": (2, 7), "scale": ()}
@@ -163,7 +212,9 @@ class SilentNeighbour(allreduce_pb2_grpc.RingAllReduceServicer):
     def Hello(self, request, context):
         return allreduce_pb2.HelloReply(rank=1, world_size=2, ready=True)
 
-    def Send(self, request, context):
+    def Stream(self, request_iterator, context):
+        for _ in request_iterator:
+            pass
         return allreduce_pb2.ChunkAck(accepted=True)
 
 

@@ -1,4 +1,4 @@
-"""The pipelined ring: parts of segments, parts arriving out of order, the bounded window of Send calls."""
+"""The pipelined ring: parts of segments, parts arriving out of order, any part size and send queue."""
 
 import contextlib
 import queue
@@ -11,8 +11,6 @@ import pytest
 
 from matrixslow.dist.allreduce import ChunkInbox, RingAllReduce, RingTimeoutError
 from matrixslow.dist.allreduce.parts import segment_parts
-from matrixslow.dist.allreduce.send_window import SendWindow
-from matrixslow.dist.allreduce.wire import encode_chunk
 from matrixslow.dist.proto import allreduce_pb2, allreduce_pb2_grpc
 
 WAIT_SECONDS = 30
@@ -58,84 +56,40 @@ def test_a_missing_part_is_reported_with_its_place_and_sender():
         inbox.take(0, ALL_GATHER, 2, 0, 0.05, "left rank 3")
 
 
-class FakeSend:
-    """Stands in for the ``Send`` call: every call returns a future the test completes by hand."""
-
-    def __init__(self):
-        self.calls = queue.Queue()
-
-    def future(self, message, timeout):
-        call = futures.Future()
-        self.calls.put((allreduce_pb2.Chunk.FromString(message), call))
-        return call
-
-
-def send_part(window, part, data):
-    """``window.send`` of a part carrying ``data``, as the ring worker sends it."""
-    header = allreduce_pb2.Chunk(part=part)
-    window.send(encode_chunk(header, data), header, len(data))
-
-
-class Refused(grpc.RpcError):
-    pass
-
-
-def test_the_window_never_has_more_calls_in_flight_than_its_size():
-    send = FakeSend()
-    window = SendWindow(send, size=2, deadline=1.0, failed=lambda error, header: AssertionError("unexpected"))
-    sender = threading.Thread(target=lambda: [send_part(window, index, b"x" * (index + 1)) for index in range(3)])
-    sender.start()
-    first, first_call = send.calls.get(timeout=WAIT_SECONDS)
-    second, _ = send.calls.get(timeout=WAIT_SECONDS)
-    # Two calls in flight: the third waits for the oldest acknowledgement.
-    with pytest.raises(queue.Empty):
-        send.calls.get(timeout=0.3)
-    first_call.set_result(allreduce_pb2.ChunkAck(accepted=True))
-    third, _ = send.calls.get(timeout=WAIT_SECONDS)
-    sender.join(WAIT_SECONDS)
-    assert [first.part, second.part, third.part] == [0, 1, 2]
-    assert third.data == b"xxx"
-    assert len(window) == 2
-    assert window.bytes_sent == 1  # only the acknowledged part is counted
-
-
-def test_a_failed_call_raises_the_error_the_window_was_given():
-    send = FakeSend()
-    window = SendWindow(send, size=4, deadline=1.0, failed=lambda error, header: RuntimeError(f"part {header.part}"))
-    send_part(window, 0, b"ab")
-    send_part(window, 1, b"cd")
-    (_, ok), (_, refused) = send.calls.get_nowait(), send.calls.get_nowait()
-    ok.set_result(allreduce_pb2.ChunkAck(accepted=True))
-    refused.set_exception(Refused())
-    with pytest.raises(RuntimeError, match="part 1"):
-        window.drain()
-    assert window.bytes_sent == 2
-
-
-def test_a_failed_call_sounds_the_alarm_at_once_without_waiting_for_the_next_send():
-    send, alarms = FakeSend(), queue.Queue()
-    window = SendWindow(
-        send, 4, 1.0, failed=lambda error, header: RuntimeError(f"part {header.part}"), alarm=alarms.put
-    )
-    send_part(window, 3, b"")
-    _, call = send.calls.get_nowait()
-    assert alarms.empty()
-    call.set_exception(Refused())
-    assert str(alarms.get(timeout=WAIT_SECONDS)) == "part 3"
-
-
 class ScriptedLeftNeighbour(allreduce_pb2_grpc.RingAllReduceServicer):
     """Rank 0 of a ring of 2, played by the test: it records what rank 1 sends."""
 
-    def __init__(self):
+    def __init__(self, refusal=None):
         self.received = queue.Queue()
+        self.refusal = refusal  # a status detail to end every stream with, after reading it all
 
     def Hello(self, request, context):
         return allreduce_pb2.HelloReply(rank=0, world_size=2, ready=True)
 
-    def Send(self, request, context):
-        self.received.put(request)
+    def Stream(self, request_iterator, context):
+        for request in request_iterator:
+            self.received.put(request)
+        if self.refusal is not None:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, self.refusal)
         return allreduce_pb2.ChunkAck(accepted=True)
+
+
+@contextlib.contextmanager
+def _scripted_pair(neighbour, part_bytes):
+    """Rank 1 of a ring of 2 whose rank 0 is ``neighbour``; yields (worker, stub to send it rank 0's chunks)."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    allreduce_pb2_grpc.add_RingAllReduceServicer_to_server(neighbour, server)
+    left = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
+    server.start()
+    try:
+        with contextlib.ExitStack() as stack:
+            worker = stack.enter_context(RingAllReduce(1, 2, deadline=10.0))
+            worker.part_bytes = part_bytes
+            worker.connect([left, worker.address])
+            channel = stack.enter_context(grpc.insecure_channel(worker.address))
+            yield worker, allreduce_pb2_grpc.RingAllReduceStub(channel)
+    finally:
+        server.stop(grace=None).wait(timeout=5)
 
 
 def _part_chunks(phase, values, segment, per_part, sample_count):
@@ -162,33 +116,19 @@ def _part_chunks(phase, values, segment, per_part, sample_count):
 
 def test_parts_sent_in_reverse_order_are_summed_and_forwarded_exactly():
     neighbour = ScriptedLeftNeighbour()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    allreduce_pb2_grpc.add_RingAllReduceServicer_to_server(neighbour, server)
-    left = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
-    server.start()
     rng = np.random.default_rng(5)
     mine, theirs = rng.integers(-99, 99, size=(2, 20)).astype(np.float64)  # segments [0:10] and [10:20]
     total = mine + theirs
-    try:
-        with contextlib.ExitStack() as stack:
-            worker = stack.enter_context(RingAllReduce(1, 2, deadline=10.0))
-            pool = stack.enter_context(futures.ThreadPoolExecutor(1))
-            worker.part_bytes = 4 * 8  # four float64 per part: segments of 10 go as parts of 4, 4, 2
-            worker.connect([left, worker.address])
-            job = pool.submit(worker.allreduce, mine, 3)
-            channel = stack.enter_context(grpc.insecure_channel(worker.address))
-            stub = allreduce_pb2_grpc.RingAllReduceStub(channel)
-            # Reduce-scatter: rank 0 sends its segment 0; rank 1 adds its own and sends the sum back.
-            for chunk in _part_chunks(SCATTER_REDUCE, theirs[:10], 0, 4, sample_count=2):
-                stub.Send(chunk, timeout=WAIT_SECONDS)
-            sent = [neighbour.received.get(timeout=WAIT_SECONDS) for _ in range(6)]
-            # All-gather: rank 0 sends the finished segment 1.
-            for chunk in _part_chunks(ALL_GATHER, total[10:], 1, 4, sample_count=5):
-                stub.Send(chunk, timeout=WAIT_SECONDS)
-            result, count = job.result(timeout=WAIT_SECONDS)
-            assert worker.bytes_sent == 20 * 8
-    finally:
-        server.stop(grace=None).wait(timeout=5)
+    # Four float64 per part: segments of 10 go as parts of 4, 4, 2.
+    with _scripted_pair(neighbour, part_bytes=4 * 8) as (worker, stub), futures.ThreadPoolExecutor(1) as pool:
+        job = pool.submit(worker.allreduce, mine, 3)
+        # Reduce-scatter: rank 0 sends its segment 0; rank 1 adds its own and sends the sum back.
+        stub.Stream(iter(_part_chunks(SCATTER_REDUCE, theirs[:10], 0, 4, sample_count=2)), timeout=WAIT_SECONDS)
+        sent = [neighbour.received.get(timeout=WAIT_SECONDS) for _ in range(6)]
+        # All-gather: rank 0 sends the finished segment 1.
+        stub.Stream(iter(_part_chunks(ALL_GATHER, total[10:], 1, 4, sample_count=5)), timeout=WAIT_SECONDS)
+        result, count = job.result(timeout=WAIT_SECONDS)
+        assert worker.bytes_sent == 20 * 8
 
     assert np.array_equal(result, total)
     assert count == 5
@@ -201,12 +141,28 @@ def test_parts_sent_in_reverse_order_are_summed_and_forwarded_exactly():
     assert np.array_equal(by_phase[ALL_GATHER][:10], total[:10])  # segment 0, summed
 
 
+def test_a_neighbour_that_refuses_the_last_stream_after_the_allreduce_stops_the_next_one():
+    values = np.arange(4.0)
+    with (
+        _scripted_pair(ScriptedLeftNeighbour(refusal="no room to file it"), part_bytes=1024) as (worker, stub),
+        futures.ThreadPoolExecutor(1) as pool,
+    ):
+        job = pool.submit(worker.allreduce, values, 1)
+        stub.Stream(iter(_part_chunks(SCATTER_REDUCE, values[:2], 0, 2, sample_count=1)), timeout=WAIT_SECONDS)
+        stub.Stream(iter(_part_chunks(ALL_GATHER, 2 * values[2:], 1, 2, sample_count=2)), timeout=WAIT_SECONDS)
+        result, _ = job.result(timeout=WAIT_SECONDS)  # this allreduce got everything it needed...
+        assert np.array_equal(result, 2 * values)
+        # ...but its own parts were refused, which the next allreduce reports instead of going on.
+        with pytest.raises(RingTimeoutError, match="right neighbour rank 0 at .*RESOURCE_EXHAUSTED no room to file it"):
+            worker.allreduce(values, 1)
+
+
 @contextlib.contextmanager
-def _ring(world_size, part_bytes, window_parts, deadline=20.0):
+def _ring(world_size, part_bytes, queue_parts, deadline=20.0):
     workers = [RingAllReduce(rank, world_size, deadline=deadline) for rank in range(world_size)]
     try:
         for worker in workers:
-            worker.part_bytes, worker.window_parts = part_bytes, window_parts
+            worker.part_bytes, worker.queue_parts = part_bytes, queue_parts
             worker.connect([other.address for other in workers])
         yield workers
     finally:
@@ -214,13 +170,13 @@ def _ring(world_size, part_bytes, window_parts, deadline=20.0):
             worker.close()
 
 
-@pytest.mark.parametrize(("world_size", "window_parts"), [(2, 1), (3, 2), (4, 16)])
-def test_many_small_parts_with_any_window_sum_exactly(world_size, window_parts):
+@pytest.mark.parametrize(("world_size", "queue_parts"), [(2, 1), (3, 2), (4, 16)])
+def test_many_small_parts_with_any_window_sum_exactly(world_size, queue_parts):
     rng = np.random.default_rng(world_size)
     buffers = [rng.integers(-1000, 1000, size=(37, 29)).astype(np.float32) for _ in range(world_size)]
     expected = np.sum(np.stack(buffers).astype(np.float64), axis=0).astype(np.float32)
     with (
-        _ring(world_size, part_bytes=7 * 4, window_parts=window_parts) as workers,
+        _ring(world_size, part_bytes=7 * 4, queue_parts=queue_parts) as workers,
         futures.ThreadPoolExecutor(world_size) as pool,
     ):
         for repeat in range(2):  # consecutive allreduces must not mix their parts
@@ -237,7 +193,7 @@ def test_many_small_parts_with_any_window_sum_exactly(world_size, window_parts):
 
 
 def test_workers_whose_buffers_differ_in_size_fail_with_a_clear_error():
-    with _ring(2, part_bytes=8 * 8, window_parts=4, deadline=5.0) as workers, futures.ThreadPoolExecutor(2) as pool:
+    with _ring(2, part_bytes=8 * 8, queue_parts=4, deadline=5.0) as workers, futures.ThreadPoolExecutor(2) as pool:
         jobs = [pool.submit(workers[0].allreduce, np.ones(30), 1), pool.submit(workers[1].allreduce, np.ones(34), 1)]
         errors = []
         for job in jobs:

@@ -42,8 +42,8 @@ class RecordingWorker(allreduce_pb2_grpc.RingAllReduceServicer):
     def Hello(self, request, context):
         return allreduce_pb2.HelloReply(rank=1, world_size=request.world_size, ready=True)
 
-    def Send(self, request, context):
-        self.chunks.append(request)
+    def Stream(self, request_iterator, context):
+        self.chunks.extend(request_iterator)
         return allreduce_pb2.ChunkAck(accepted=True)
 
 
@@ -104,7 +104,7 @@ def test_default_limits_refuse_the_same_tensor():
     assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
-def test_hello_and_chunked_send_through_the_generated_stub():
+def test_hello_and_a_chunked_stream_through_the_generated_stub():
     limit = 1 << 16
     options = channel_options(limit)
     worker = RecordingWorker()
@@ -116,8 +116,8 @@ def test_hello_and_chunked_send_through_the_generated_stub():
         stub = allreduce_pb2_grpc.RingAllReduceStub(channel)
         hello = stub.Hello(allreduce_pb2.HelloRequest(sender=0, world_size=2), timeout=DEADLINE_SECONDS)
         assert (hello.rank, hello.world_size, hello.ready) == (1, 2, True)
-        for index, part in enumerate(parts):
-            chunk = allreduce_pb2.Chunk(
+        chunks = (
+            allreduce_pb2.Chunk(
                 step=3,
                 phase=allreduce_pb2.SCATTER_REDUCE,
                 sender=0,
@@ -129,7 +129,9 @@ def test_hello_and_chunked_send_through_the_generated_stub():
                 dtype="float64",
                 data=part.astype("<f8").tobytes(),
             )
-            assert stub.Send(chunk, timeout=DEADLINE_SECONDS).accepted
+            for index, part in enumerate(parts)
+        )
+        assert stub.Stream(chunks, timeout=DEADLINE_SECONDS).accepted
 
     assert [chunk.part for chunk in worker.chunks] == list(range(len(parts)))
     assert {(c.step, c.phase, c.sender, c.part_count) for c in worker.chunks} == {

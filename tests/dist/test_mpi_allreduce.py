@@ -48,6 +48,16 @@ for dtype in DTYPES:
     saved["sum_normal_" + dtype], _ = worker.allreduce(saved["in_normal_" + dtype], 1)
     saved["sum_ones_" + dtype], saved["count_ones_" + dtype] = worker.allreduce(np.ones((3, 7), dtype), 2)
 
+# The sum into a given array, and in place (MPI's IN_PLACE).
+rng = np.random.default_rng([5, rank])
+saved["in_out"] = rng.integers(-1000, 1000, size=(13, 17)).astype("float32")
+saved["out"] = np.full((13, 17), np.nan, dtype="float32")
+total, _ = worker.allreduce(saved["in_out"], 1, out=saved["out"])
+saved["out_is_returned"] = total is saved["out"]
+saved["in_place"] = saved["in_out"].copy()
+total, _ = worker.allreduce(saved["in_place"], 1, out=saved["in_place"])
+saved["in_place_is_returned"] = total is saved["in_place"]
+
 try:
     worker.allreduce(np.array(["not", "numbers"]), 1)  # refused before any communication
 except ValueError as error:
@@ -188,3 +198,11 @@ def test_importing_the_allreduce_package_does_not_start_mpi():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_the_sum_goes_into_out_or_in_place(ranks):
+    expected = np.sum([saved["in_out"] for saved in ranks], axis=0)
+    for rank, saved in enumerate(ranks):
+        assert saved["out_is_returned"] and saved["in_place_is_returned"], f"rank {rank}"
+        assert np.array_equal(saved["out"], expected), f"rank {rank}"
+        assert np.array_equal(saved["in_place"], expected), f"rank {rank}"

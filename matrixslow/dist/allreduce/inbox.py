@@ -22,9 +22,9 @@ class RingAbortedError(RingTimeoutError):
 class ChunkInbox:
     """Parts from the left neighbour, keyed by ``(step, phase, sequence, part)``.
 
-    gRPC server threads ``put`` parts as they arrive, in any order (several ``Send`` calls are in
-    flight at once); the worker thread ``take``s them one by one, in the order it needs them. A
-    fast neighbour may already be a part or a step ahead, which is why parts are keyed, not queued.
+    A gRPC server thread ``put``s parts as they arrive; the worker thread ``take``s them one by one,
+    in the order it needs them. A fast neighbour may already be a part or a step ahead, which is
+    why parts are keyed, not queued.
     """
 
     def __init__(self):
@@ -92,10 +92,10 @@ class ChunkInbox:
 
 
 class RingAllReduceServicer:
-    """Answers ``Hello``, files every ``Send`` in the inbox, and notes ``Goodbye`` and ``Abort``.
+    """Answers ``Hello``, files every part of a ``Stream`` in the inbox, and notes ``Goodbye`` and ``Abort``.
 
-    ``Send`` takes the message's raw bytes (see ``add_to_server``): ``wire.decode_chunk`` reads
-    the header and leaves the data where it arrived.
+    ``Stream`` takes the messages' raw bytes (see ``add_to_server``): ``wire.decode_chunk`` reads
+    each header and leaves the data where it arrived.
     """
 
     def __init__(self, rank, world_size, inbox):
@@ -105,13 +105,13 @@ class RingAllReduceServicer:
         self.left_said_goodbye = threading.Event()
 
     def add_to_server(self, server):
-        """Serve the RingAllReduce service: the generated message types, but raw bytes in for ``Send``."""
+        """Serve the RingAllReduce service: the generated message types, but raw bytes in for ``Stream``."""
         ack = allreduce_pb2.ChunkAck.SerializeToString
         handlers = {
             "Hello": grpc.unary_unary_rpc_method_handler(
                 self.Hello, allreduce_pb2.HelloRequest.FromString, allreduce_pb2.HelloReply.SerializeToString
             ),
-            "Send": grpc.unary_unary_rpc_method_handler(self.Send, response_serializer=ack),
+            "Stream": grpc.stream_unary_rpc_method_handler(self.Stream, response_serializer=ack),
             "Goodbye": grpc.unary_unary_rpc_method_handler(self.Goodbye, allreduce_pb2.HelloRequest.FromString, ack),
             "Abort": grpc.unary_unary_rpc_method_handler(self.Abort, allreduce_pb2.AbortRequest.FromString, ack),
         }
@@ -120,12 +120,13 @@ class RingAllReduceServicer:
     def Hello(self, request, context):  # noqa: N802 (the gRPC method names)
         return allreduce_pb2.HelloReply(rank=self.rank, world_size=self.world_size, ready=True)
 
-    def Send(self, message, context):  # noqa: N802
-        try:
-            header, data = decode_chunk(message)
-        except ValueError as error:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"ring worker {self.rank}: {error}")
-        self.inbox.put(header, data)
+    def Stream(self, messages, context):  # noqa: N802
+        for message in messages:
+            try:
+                header, data = decode_chunk(message)
+            except ValueError as error:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"ring worker {self.rank}: {error}")
+            self.inbox.put(header, data)
         return allreduce_pb2.ChunkAck(accepted=True)
 
     def Abort(self, request, context):  # noqa: N802

@@ -17,6 +17,8 @@ whole job.
 
 import numpy as np
 
+from .output import checked_out
+
 INSTALL_HINT = 'pip install "matrixslow[mpi]"'
 
 
@@ -62,6 +64,7 @@ class MpiAllReduce:
     def __init__(self, comm=None):
         mpi = import_mpi()
         self.comm = mpi.COMM_WORLD if comm is None else comm
+        self._mpi = mpi
         self._sum = mpi.SUM
         self.rank = self.comm.Get_rank()
         self.world_size = self.comm.Get_size()
@@ -70,7 +73,7 @@ class MpiAllReduce:
     def connect(self, addresses=None):
         """Nothing to do: ``mpirun`` connected the processes. ``addresses`` is accepted and ignored."""
 
-    def allreduce(self, buffer, sample_count):
+    def allreduce(self, buffer, sample_count, out=None):
         """Sum ``buffer`` and ``sample_count`` over every process of the communicator.
 
         Every process must call this the same number of times with buffers of the same size and dtype.
@@ -81,11 +84,13 @@ class MpiAllReduce:
             This process's gradient sum, any shape, a numeric dtype MPI knows (float32, float64, ints).
         sample_count : int
             How many samples were summed into ``buffer``.
+        out : numpy.ndarray, optional
+            Where to write the sum (``buffer`` itself is fine), as in ``RingAllReduce.allreduce``.
 
         Returns
         -------
         sum : numpy.ndarray
-            A new array of the same shape and dtype as ``buffer``.
+            ``out``, or else a new array of the same shape and dtype as ``buffer``.
         total_count : int
             The exact sum of every process's ``sample_count`` (reduced as int64, never as a float).
         """
@@ -96,14 +101,20 @@ class MpiAllReduce:
                 "expected a real numeric dtype such as float32 or float64"
             )
         # MPI reads raw memory: it needs one contiguous block in the machine's own byte order.
+        out = checked_out(out, buffer, f"MpiAllReduce rank {self.rank}")
         send = np.ascontiguousarray(buffer, dtype=buffer.dtype.newbyteorder("=")).reshape(-1)
-        total = np.empty_like(send)
-        self.comm.Allreduce(send, total, op=self._sum)
+        total = out.reshape(-1) if out is not None and out.dtype.isnative else np.empty_like(send)
+        # MPI forbids overlapping send and receive buffers; summing in place is its IN_PLACE mode.
+        self.comm.Allreduce(self._mpi.IN_PLACE if np.shares_memory(send, total) else send, total, op=self._sum)
         # A separate tiny reduction keeps the count an exact integer whatever the buffer's dtype.
         count = np.array([int(sample_count)], dtype=np.int64)
         total_count = np.empty_like(count)
         self.comm.Allreduce(count, total_count, op=self._sum)
         self.bytes_sent = ring_equivalent_bytes(send.nbytes, self.world_size)
+        if out is not None:
+            if not np.shares_memory(out, total):  # out is not in the machine's byte order
+                out[...] = total.reshape(buffer.shape)
+            return out, int(total_count[0])
         return total.reshape(buffer.shape).astype(buffer.dtype, copy=False), int(total_count[0])
 
     def say_goodbye(self):

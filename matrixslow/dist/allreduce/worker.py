@@ -8,9 +8,10 @@ ring. Every worker sends ``2 (N - 1) / N`` of the buffer whatever ``N`` is, whic
 ring scales where a central server does not.
 
 The steps are pipelined: each segment travels as parts of at most ``PART_BYTES`` (see
-``parts.segment_parts``), up to ``SEND_WINDOW_PARTS`` of them in flight at once (``SendWindow``),
-and a worker adds or copies each part the moment it arrives and passes it on at once, instead of
-waiting for whole segments. So sending, receiving and adding overlap, on every worker at once.
+``parts.segment_parts``), all parts of one allreduce on one gRPC stream to the right neighbour
+(``ChunkStream``, up to ``SEND_QUEUE_PARTS`` queued ahead of the wire), and a worker adds or copies
+each part the moment it arrives and passes it on at once, instead of waiting for whole segments.
+So sending, receiving and adding overlap, on every worker at once.
 """
 
 import contextlib
@@ -23,18 +24,19 @@ import numpy as np
 from ..proto import allreduce_pb2, allreduce_pb2_grpc
 from ..tensors import SUPPORTED_DTYPES, bind, channel_options, max_chunk_bytes, server_options
 from .inbox import SERVICE_NAME, ChunkInbox, RingAbortedError, RingAllReduceServicer, RingTimeoutError
+from .output import checked_out
 from .parts import segment_parts
-from .send_window import SendWindow
+from .send_stream import ChunkStream
 from .wire import encode_chunk
 
 DEFAULT_DEADLINE_SECONDS = 10.0
 # gRPC's own default receive limit; larger segments go in several parts.
 DEFAULT_MAX_MESSAGE_BYTES = 4 << 20
 # Parts of at most this many bytes: small enough that a neighbour can forward the first part while
-# the rest of the segment is still arriving, large enough that gRPC's per-call cost stays small.
+# the rest of the segment is still arriving, large enough that gRPC's per-message cost stays small.
 PART_BYTES = 2 << 20
-# Send calls in flight to the right neighbour at once (see SendWindow).
-SEND_WINDOW_PARTS = 4
+# Parts queued for the stream to the right neighbour at once (see ChunkStream).
+SEND_QUEUE_PARTS = 4
 # How long telling a neighbour that the ring failed may take; it may be gone already.
 ABORT_SECONDS = 1.0
 # How long one Hello attempt may wait before the handshake tries again.
@@ -65,11 +67,12 @@ class RingAllReduce:
     Attributes
     ----------
     part_bytes : int
-        Most payload bytes in one ``Send`` (``PART_BYTES``, less if ``max_message_bytes`` is smaller).
-    window_parts : int
-        Most ``Send`` calls in flight at once (``SEND_WINDOW_PARTS``).
+        Most payload bytes in one ``Chunk`` (``PART_BYTES``, less if ``max_message_bytes`` is smaller).
+    queue_parts : int
+        Most parts queued for the stream to the right neighbour (``SEND_QUEUE_PARTS``).
     bytes_sent : int
-        Payload bytes this worker sent in the last ``allreduce``.
+        Payload bytes this worker sent in the last ``allreduce`` (acknowledged by the right
+        neighbour when the next ``allreduce`` starts, or at ``say_goodbye``).
 
     Examples
     --------
@@ -100,11 +103,12 @@ class RingAllReduce:
         self._right = None
         self._inbox = ChunkInbox()
         self._failed = False  # an exchange raised: close() must not wait for a goodbye
+        self._unacknowledged = None  # the ChunkStream of the last allreduce, until its acknowledgement is seen
         self._said_goodbye = False
         options = server_options(max_message_bytes)  # checks max_message_bytes first
         # Each part must fit one message with its header (max_chunk_bytes checks the limit leaves room).
         self.part_bytes = min(PART_BYTES, max_chunk_bytes(max_message_bytes))
-        self.window_parts = SEND_WINDOW_PARTS
+        self.queue_parts = SEND_QUEUE_PARTS
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=options)
         self._servicer = RingAllReduceServicer(rank, world_size, self._inbox)
         self._servicer.add_to_server(self._server)
@@ -145,9 +149,9 @@ class RingAllReduce:
         options = channel_options(self.max_message_bytes) + RECONNECT_OPTIONS
         self._channel = grpc.insecure_channel(self.right_address, options=options)
         self._right = allreduce_pb2_grpc.RingAllReduceStub(self._channel)
-        # Send with the message serialized by wire.encode_chunk, not by the stub's protobuf serializer.
-        self._send = self._channel.unary_unary(
-            f"/{SERVICE_NAME}/Send", response_deserializer=allreduce_pb2.ChunkAck.FromString
+        # Stream messages serialized by wire.encode_chunk, not by the stub's protobuf serializer.
+        self._stream = self._channel.stream_unary(
+            f"/{SERVICE_NAME}/Stream", response_deserializer=allreduce_pb2.ChunkAck.FromString
         )
         self._hello()
 
@@ -176,7 +180,7 @@ class RingAllReduce:
                 return
             time.sleep(min(HELLO_RETRY_SECONDS, max(give_up_at - time.monotonic(), 0)))
 
-    def allreduce(self, buffer, sample_count):
+    def allreduce(self, buffer, sample_count, out=None):
         """Sum ``buffer`` and ``sample_count`` over every worker of the ring.
 
         Every worker must call this the same number of times with buffers of the same size and dtype.
@@ -188,23 +192,30 @@ class RingAllReduce:
         sample_count : int
             How many samples were summed into ``buffer``; with unequal shards the exact mean is
             ``sum / total_count``.
+        out : numpy.ndarray, optional
+            Where to write the sum (``buffer`` itself is fine); see ``output.checked_out`` for why
+            reusing one array from step to step pays.
 
         Returns
         -------
         sum : numpy.ndarray
-            Same shape and dtype as ``buffer``; a new array except for ``world_size == 1``.
+            ``out``, or else a new array of ``buffer``'s shape and dtype (``buffer`` itself for
+            ``world_size == 1``).
         total_count : int
         """
         buffer = np.asarray(buffer)
+        out = checked_out(out, buffer, f"ring worker {self.rank}")
         self.bytes_sent = 0
         if self.world_size == 1:
-            return buffer, int(sample_count)
+            if out is not None:
+                np.copyto(out, buffer)
+            return (buffer if out is None else out), int(sample_count)
         if self._right is None:
             raise RuntimeError(f"ring worker {self.rank}: call connect(addresses) before allreduce")
         step = self._step
         self._step += 1
         try:
-            return self._ring_exchange(step, buffer, sample_count)
+            return self._ring_exchange(step, buffer, sample_count, out)
         except BaseException as error:
             self._failed = True
             self._abort_neighbours(error)
@@ -218,7 +229,7 @@ class RingAllReduce:
             with contextlib.suppress(grpc.RpcError), grpc.insecure_channel(address) as channel:
                 allreduce_pb2_grpc.RingAllReduceStub(channel).Abort(request, timeout=ABORT_SECONDS)
 
-    def _ring_exchange(self, step, buffer, sample_count):
+    def _ring_exchange(self, step, buffer, sample_count, out):
         """Reduce-scatter then all-gather, pipelined part by part; the body of ``allreduce``."""
         local = np.ascontiguousarray(buffer).reshape(-1)
         wire_dtype = _wire_dtype(local.dtype)
@@ -226,7 +237,8 @@ class RingAllReduce:
         if per_part == 0:
             raise ValueError(f"max_message_bytes={self.max_message_bytes} cannot hold one {wire_dtype.name} element")
         # Every element of the result is written by an add or a copy below, so the input needs no copy.
-        result = np.empty_like(local)
+        # out may be the input itself: each segment is read (sent, or added to) before it is overwritten.
+        result = np.empty_like(local) if out is None else out.reshape(-1)
         # array_split's segment sizes, the same on every worker: part k of segment j is the same slice everywhere.
         bounds = np.cumsum([0] + [piece.size for piece in np.array_split(local, self.world_size)])
         size, rank = self.world_size, self.rank
@@ -234,7 +246,13 @@ class RingAllReduce:
         # The 2 (N - 1) ring steps in order; the segment that arrives at one step goes out at the next.
         ring_steps = [(SCATTER_REDUCE, sequence) for sequence in range(size - 1)]
         ring_steps += [(ALL_GATHER, sequence) for sequence in range(size - 1)]
-        window = SendWindow(self._send, self.window_parts, self.deadline, self._send_failed, self._wake_up)
+        # Each part this worker receives may take up to a deadline to come, so the one call carrying
+        # everything it sends gets a deadline per part (a dead neighbour is noticed per part, not by this).
+        parts_per_step = max(len(segment_parts(bounds, segment, per_part)) for segment in range(size))
+        call_timeout = self.deadline * (len(ring_steps) * parts_per_step + 1)
+        stream = ChunkStream(
+            self._stream, self.queue_parts, self.deadline, call_timeout, self._send_failed, self._wake_up
+        )
 
         def send(ring_step, segment, part, source):
             phase, sequence = ring_steps[ring_step]
@@ -252,8 +270,12 @@ class RingAllReduce:
             )
             # The raw little-endian elements go into the message with one copy (wire.encode_chunk).
             data = source[part.elements].astype(wire_dtype, copy=False)
-            window.send(encode_chunk(header, data), header, data.nbytes)
+            stream.send(encode_chunk(header, data))
+            nonlocal sent_bytes
+            sent_bytes += data.nbytes
 
+        self._wait_for_last_acknowledgement()
+        sent_bytes = 0
         try:
             for part in segment_parts(bounds, rank, per_part):  # the first step sends this worker's own segment
                 send(0, rank, part, local)
@@ -271,23 +293,35 @@ class RingAllReduce:
                     # ...and forwarded at once, so the next worker adds it while the rest of the segment arrives here.
                     if ring_step + 1 < len(ring_steps):
                         send(ring_step + 1, segment, part, result)
-            window.drain()
-        finally:
-            window.cancel()  # nothing is left after drain(); after a failure this stops the calls still in flight
-            self.bytes_sent = window.bytes_sent
-        return result.reshape(buffer.shape), counts[0]
+            stream.end()
+        except BaseException:
+            stream.cancel()
+            raise
+        # The acknowledgement is awaited when the next allreduce starts (or at goodbye): by then it
+        # has long arrived, while waiting for it here would add a round trip to every allreduce.
+        self._unacknowledged = stream
+        self.bytes_sent = sent_bytes
+
+        return (result.reshape(buffer.shape) if out is None else out), counts[0]
+
+    def _wait_for_last_acknowledgement(self):
+        """Raise if the right neighbour did not acknowledge the last allreduce's parts within the deadline."""
+        stream, self._unacknowledged = self._unacknowledged, None
+        if stream is not None:
+            stream.wait_for_acknowledgement()
 
     def _wake_up(self, send_error):
-        """A Send failed (called from a gRPC thread): stop waiting for the left neighbour, name the right one."""
+        """The stream failed (called from a gRPC thread): stop waiting for the left neighbour, name the right one."""
         self._inbox.abort(str(send_error))
 
-    def _send_failed(self, error, header):
-        """The exception for a failed ``Send``: the ring's abort if there was one, else a RingTimeoutError."""
+    def _send_failed(self, problem):
+        """The exception for a failed stream: the ring's abort if there was one, else a RingTimeoutError."""
         if self._inbox.abort_reason is not None:  # the right neighbour may have gone because the ring failed first
             return RingAbortedError(f"the ring was aborted: {self._inbox.abort_reason}")
+        right_rank = (self.rank + 1) % self.world_size
         return RingTimeoutError(
-            f"ring worker {self.rank} could not send segment {header.segment} to right neighbour at "
-            f"{self.right_address}: {error.code().name} {error.details()}"
+            f"ring worker {self.rank} could not send to right neighbour rank {right_rank} at "
+            f"{self.right_address}: {problem}"
         )
 
     def _receive(self, step, phase, sequence, segment, part, wire_dtype):
@@ -309,9 +343,10 @@ class RingAllReduce:
     def close(self, wait_for_left=False):
         """Stop the server and close the channel; safe to call twice.
 
-        A worker that finished its last allreduce has received every chunk, but its left
-        neighbour may still be waiting for the acknowledgement of the last one. The server
-        therefore stops with a grace period for calls in flight, and with ``wait_for_left``
+        A worker that finished its last allreduce has received every chunk, but its own last
+        parts may still be queued for its right neighbour (they are delivered before the channel
+        closes), and its left neighbour may still be waiting for the acknowledgement of its
+        stream. The server therefore stops with a grace period for calls in flight, and with ``wait_for_left``
         (what a worker process about to exit wants) each worker first tells its right
         neighbour it is done and waits, up to the deadline, for the left neighbour to say the
         same. Nobody waits after a failed exchange, and ``wait_for_left`` needs every worker
@@ -321,18 +356,35 @@ class RingAllReduce:
             if wait_for_left and not self._failed:
                 self.say_goodbye()
                 self._servicer.left_said_goodbye.wait(self.deadline)
+            self._deliver_or_drop_last_parts()
             self._channel.close()
             self._channel = None
             self._right = None
         self._server.stop(grace=self.deadline).wait(timeout=self.deadline)
+
+    def _deliver_or_drop_last_parts(self):
+        """Before the channel closes: the last allreduce's parts may still be queued for the wire.
+
+        Closing the channel would cut them off while the right neighbour still waits for them, so
+        they are delivered first (up to the deadline); after a failure nobody needs them.
+        """
+        if self._unacknowledged is None:
+            return
+        if self._failed:
+            self._unacknowledged.cancel()
+            self._unacknowledged = None
+            return
+        with contextlib.suppress(RingTimeoutError):  # a neighbour that is gone says so itself
+            self._wait_for_last_acknowledgement()
 
     def say_goodbye(self):
         """Tell the right neighbour this worker will send nothing more (once; ``close`` may do it)."""
         if self._said_goodbye or self._right is None:
             return
         self._said_goodbye = True
-        # A neighbour that is gone already needed nothing more from us.
-        with contextlib.suppress(grpc.RpcError):
+        # A neighbour that is gone already needed nothing more from us (and says so itself if it missed a part).
+        with contextlib.suppress(grpc.RpcError, RingTimeoutError):
+            self._wait_for_last_acknowledgement()
             farewell = allreduce_pb2.HelloRequest(sender=self.rank, world_size=self.world_size)
             self._right.Goodbye(farewell, timeout=self.deadline)
 

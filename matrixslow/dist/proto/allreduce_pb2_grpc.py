@@ -39,8 +39,8 @@ class RingAllReduceStub:
                 request_serializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.HelloRequest.SerializeToString,
                 response_deserializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.HelloReply.FromString,
                 _registered_method=True)
-        self.Send = channel.unary_unary(
-                '/matrixslow.dist.RingAllReduce/Send',
+        self.Stream = channel.stream_unary(
+                '/matrixslow.dist.RingAllReduce/Stream',
                 request_serializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.Chunk.SerializeToString,
                 response_deserializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.ChunkAck.FromString,
                 _registered_method=True)
@@ -66,8 +66,9 @@ class RingAllReduceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Send(self, request, context):
-        """Deliver one chunk of one ring step to the neighbour.
+    def Stream(self, request_iterator, context):
+        """Deliver every chunk the caller sends in one allreduce, in order, on one stream; the
+        acknowledgement comes once the callee has filed them all.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -75,7 +76,7 @@ class RingAllReduceServicer:
 
     def Goodbye(self, request, context):
         """The caller has finished every exchange: the callee may now stop its server without
-        cutting off the acknowledgement of the caller's last Send.
+        cutting off the acknowledgement of the caller's last Stream.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -97,8 +98,8 @@ def add_RingAllReduceServicer_to_server(servicer, server):
                     request_deserializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.HelloRequest.FromString,
                     response_serializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.HelloReply.SerializeToString,
             ),
-            'Send': grpc.unary_unary_rpc_method_handler(
-                    servicer.Send,
+            'Stream': grpc.stream_unary_rpc_method_handler(
+                    servicer.Stream,
                     request_deserializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.Chunk.FromString,
                     response_serializer=matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.ChunkAck.SerializeToString,
             ),
@@ -151,7 +152,7 @@ class RingAllReduce:
             _registered_method=True)
 
     @staticmethod
-    def Send(request,
+    def Stream(request_iterator,
             target,
             options=(),
             channel_credentials=None,
@@ -161,10 +162,10 @@ class RingAllReduce:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
+        return grpc.experimental.stream_unary(
+            request_iterator,
             target,
-            '/matrixslow.dist.RingAllReduce/Send',
+            '/matrixslow.dist.RingAllReduce/Stream',
             matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.Chunk.SerializeToString,
             matrixslow_dot_dist_dot_proto_dot_allreduce__pb2.ChunkAck.FromString,
             options,
