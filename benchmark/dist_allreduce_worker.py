@@ -4,7 +4,10 @@
     mpiexec -n 2 python benchmark/dist_allreduce_worker.py --backend mpi
 
 Before each timed repetition the workers meet at a barrier (MPI's, or a one-element ring
-allreduce), so a repetition's time is the allreduce alone. Prints one ``BENCH_RESULT`` JSON line:
+allreduce), so a repetition's time is the allreduce alone. Every backend writes into the same
+result array every repetition (``out=``), as a training loop would, instead of a new one.
+``--backend grpc-ceiling`` (launched like ``grpc``) runs ``grpc_ring_ceiling`` instead of the
+ring. Prints one ``BENCH_RESULT`` JSON line:
 ``{"rank", "world_size", "sizes": {bytes: {"seconds": [...], "bytes_sent": int}}}``. With
 ``--profile BYTES`` rank 0 also profiles one more allreduce of that size (cProfile, to stderr).
 """
@@ -32,20 +35,26 @@ def make_allreduce(backend):
 
     place = cluster.current()
     addresses = place.cluster_conf["workers"]
-    worker = RingAllReduce(place.index, len(addresses), addresses[place.index], deadline=60)
-    worker.connect(addresses)
+    if backend == "grpc-ceiling":
+        from benchmark.grpc_ring_ceiling import RingTransferCeiling
+
+        worker = RingTransferCeiling(place.index, addresses)
+    else:
+        worker = RingAllReduce(place.index, len(addresses), addresses[place.index], deadline=60)
+        worker.connect(addresses)
     token = np.zeros(1)
     return worker, lambda: worker.allreduce(token, 0)
 
 
 def time_allreduces(worker, barrier, buffer, repeats, warmup):
+    result = np.empty_like(buffer)
     for _ in range(warmup):
-        worker.allreduce(buffer, 1)
+        worker.allreduce(buffer, 1, out=result)
     seconds = []
     for _ in range(repeats):
         barrier()
         start = time.perf_counter()
-        worker.allreduce(buffer, 1)
+        worker.allreduce(buffer, 1, out=result)
         seconds.append(time.perf_counter() - start)
     return seconds, worker.bytes_sent
 
@@ -62,7 +71,7 @@ def profile_one(worker, barrier, buffer):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", choices=["grpc", "mpi"], required=True)
+    parser.add_argument("--backend", choices=["grpc", "grpc-ceiling", "mpi"], required=True)
     parser.add_argument("--sizes", type=int, nargs="+", required=True, help="buffer sizes in bytes")
     parser.add_argument("--repeats", type=int, nargs="+", required=True, help="timed repetitions, one per size")
     parser.add_argument("--warmup", type=int, default=2)

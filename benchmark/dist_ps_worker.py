@@ -7,7 +7,8 @@ variable, so one huge variable could not be split). Every timed step is a synchr
 gradient sums followed by the pull of their mean; the pull waits for every worker's push, so
 the steps keep the workers in step without another barrier. A shard serves one set of variables
 for its life, so each size is a launch of its own. Prints one ``BENCH_RESULT`` JSON line:
-``{"rank", "bytes", "seconds": [...], "push_seconds": [...]}``.
+``{"rank", "bytes", "seconds": [...], "push_seconds": [...], "busy_cores"}``, the last being how many
+of the machine's cores were busy (any process) on average over the timed steps.
 """
 
 import argparse
@@ -16,6 +17,7 @@ import time
 import numpy as np
 
 from benchmark.dist_harness import emit
+from benchmark.machine import busy_cores, cpu_times
 from matrixslow.dist import cluster
 from matrixslow.dist.ps import ParameterServerClient
 
@@ -44,6 +46,8 @@ def main(argv=None):
     client.init(model)
     seconds, push_seconds = [], []
     for step in range(args.warmup + args.repeats):
+        if step == args.warmup:
+            ticks_before = cpu_times()
         start = time.perf_counter()
         client.push(step, model, 1)
         pushed = time.perf_counter()
@@ -52,8 +56,10 @@ def main(argv=None):
         if step >= args.warmup:
             seconds.append(done - start)
             push_seconds.append(pushed - start)
+    busy = busy_cores(ticks_before, cpu_times())
     client.close()
-    emit({"rank": place.index, "bytes": args.size, "seconds": seconds, "push_seconds": push_seconds})
+    result = {"rank": place.index, "bytes": args.size, "seconds": seconds, "push_seconds": push_seconds}
+    emit({**result, "busy_cores": busy})
 
 
 if __name__ == "__main__":

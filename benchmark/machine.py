@@ -28,3 +28,27 @@ def load_average():
         return [round(value, 2) for value in os.getloadavg()]
     except OSError:
         return None
+
+
+def cpu_times(stat=Path("/proc/stat")):
+    """(busy, total) clock ticks of all cores together, from the "cpu" line of /proc/stat; None where there is none.
+
+    Idle and I/O-wait ticks are the idle ones; guest time is left out, the kernel counts it in user time already.
+    """
+    try:
+        fields = Path(stat).read_text().splitlines()[0].split()
+    except (OSError, IndexError):
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    ticks = [int(value) for value in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    idle = sum(ticks[3:5])
+    return sum(ticks) - idle, sum(ticks)
+
+
+def busy_cores(before, after, cores=None):
+    """How many cores were busy on average between two ``cpu_times`` readings, or None if either is missing."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    cores = os.cpu_count() if cores is None else cores
+    return cores * (after[0] - before[0]) / (after[1] - before[1])

@@ -3,11 +3,16 @@
 Each case is one ``python -m matrixslow.dist.launch --mode ps`` run; the workers time every
 synchronous step (push of the gradient sums, pull of their mean) themselves (see
 ``dist_harness``). Throughput = model bytes / median step time (slowest worker), and the ratio
-2-shard / 1-shard throughput is printed (target >= 1.6).
+2-shard / 1-shard throughput is printed (target >= 1.6), with how many of the machine's cores were
+busy over the timed steps. A second shard splits the work but adds none of the machine's cores:
+with B of C cores busy with one shard, the same work on all C cores takes at least B / C of the
+time, so the 2/1 ratio cannot exceed C / B here, printed as its bound.
 
     pytest benchmark/test_dist_ps.py --benchmark-only
     pytest benchmark/test_dist_ps.py --benchmark-only --quick   # smaller sizes
 """
+
+import os
 
 import pytest
 
@@ -31,13 +36,23 @@ def size_label(nbytes):
 
 class PushPullTable(SummaryTable):
     def lines(self):
-        yield f"{'model':<10}{'1 shard MB/s':>14}{'2 shards MB/s':>15}{'2/1 shards':>12}   push share of step (1 / 2)"
+        yield (
+            f"{'model':<10}{'1 shard MB/s':>14}{'2 shards MB/s':>15}{'2/1 shards':>12}   push share of step (1 / 2)"
+            f"   busy cores of {os.cpu_count()} (1 / 2)   2/1 bound"
+        )
         for nbytes, row in sorted(self.rows.items()):
             one, two = row.get(1, {}), row.get(2, {})
             ratio = two["throughput"] / one["throughput"] if one and two else float("nan")
             shares = " / ".join(f"{cell['push_share']:.2f}" if cell else "-" for cell in (one, two))
+            busy = " / ".join(_cores(cell.get("busy_cores")) for cell in (one, two))
             cells = "".join(f"{cell['throughput'] / 1e6:>14.1f}" if cell else f"{'-':>14}" for cell in (one, two))
-            yield f"{size_label(nbytes):<10}{cells} {ratio:>11.2f}   {shares}"
+            one_busy = one.get("busy_cores") if one else None
+            bound = f"{os.cpu_count() / one_busy:.2f}" if one_busy else "-"
+            yield f"{size_label(nbytes):<10}{cells} {ratio:>11.2f}   {shares:<26}   {busy:<23}   {bound}"
+
+
+def _cores(busy):
+    return "-" if busy is None else f"{busy:.2f}"
 
 
 TABLE = PushPullTable(f"parameter server push + pull, {WORKERS} workers: model bytes / median step time (same run)")
@@ -57,9 +72,11 @@ def test_push_pull_throughput(benchmark, shards, nbytes, repeats):
     seconds = slowest([result["seconds"] for result in results])
     push_share = median(slowest([result["push_seconds"] for result in results])) / median(seconds)
     throughput = nbytes / median(seconds)
+    busy = results[0]["busy_cores"]  # machine-wide, so any worker's figure will do
     benchmark.group = f"ps_push_pull[{size_label(nbytes)}]"
     benchmark.extra_info.update(
-        kind="ps", shards=shards, workers=WORKERS, bytes=nbytes, throughput_MBps=throughput / 1e6, push_share=push_share
-    )
+        kind="ps", shards=shards, workers=WORKERS, bytes=nbytes, throughput_MBps=throughput / 1e6,
+        push_share=push_share, busy_cores=busy,
+    )  # fmt: skip
     record_times(benchmark, seconds)
-    TABLE.rows.setdefault(nbytes, {})[shards] = {"throughput": throughput, "push_share": push_share}
+    TABLE.rows.setdefault(nbytes, {})[shards] = {"throughput": throughput, "push_share": push_share, "busy_cores": busy}

@@ -222,6 +222,8 @@ def allreduce(run):
         "## Allreduce bus bandwidth",
         "",
         "GB/s = 2 (N - 1) / N x payload / median time (slowest process per repetition). grpc is matrixslow's ring, "
+        "grpc-ceiling moves the same bytes round the same ring over gRPC with nothing added or awaited "
+        "(benchmark/grpc_ring_ceiling.py: the most a Python gRPC ring could reach here), "
         "mpi is MPI over loopback TCP, mpi-shm MPI over shared memory.",
         "",
         *table(["processes", "payload", *[f"{b} GB/s" for b in backends]], body),
@@ -240,15 +242,17 @@ def parameter_server(run):
             size_label(r["extra_info"]["bytes"]), r["extra_info"]["shards"], r["extra_info"]["workers"],
             f"{r['extra_info']['throughput_MBps']:.1f}", ms(r["median"]),
             f"{r['extra_info']['push_share']:.0%}" if "push_share" in r["extra_info"] else "-",
+            f"{r['extra_info']['busy_cores']:.2f}" if r["extra_info"].get("busy_cores") is not None else "-",
         )
         for r in sorted(run.of_kind("ps"), key=lambda r: (r["extra_info"]["bytes"], r["extra_info"]["shards"]))
     ]  # fmt: skip
     return [
         "## Parameter server push + pull",
         "",
-        "One synchronous step: every worker pushes its gradients and pulls the mean. MB/s = model bytes / median step.",
+        "One synchronous step: every worker pushes its gradients and pulls the mean. MB/s = model bytes / median step. "
+        "Busy cores: the machine's cores busy on average (any process) over the timed steps.",
         "",
-        *table(["model", "shards", "workers", "MB/s", "step ms", "push share"], body),
+        *table(["model", "shards", "workers", "MB/s", "step ms", "push share", "busy cores"], body),
         "",
     ]
 

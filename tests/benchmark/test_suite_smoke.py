@@ -45,6 +45,8 @@ def test_every_kind_of_case_runs_and_records_what_the_report_needs(tiny_run):
     benchmarks = json.loads((directory / "run.json").read_text())["benchmarks"]
     assert {bench["extra_info"].get("kind") for bench in benchmarks} == KINDS
     assert json.loads((directory / "run.json").read_text())["machine_info"]["bench_level"] == "tiny"
+    backends = {bench["extra_info"]["backend"] for bench in benchmarks if bench["extra_info"]["kind"] == "allreduce"}
+    assert backends == {"grpc", "grpc-ceiling", "mpi"}
     for title in ("matrixslow / twin", "scaling: median step time", "allreduce bus bandwidth", "serving summary"):
         assert title in stdout
 
