@@ -1,9 +1,9 @@
 """The gRPC ring's ceiling: the bytes of a ring allreduce moved round the ring, with nothing added and nothing awaited.
 
 Each worker streams 2 (N - 1) / N of the buffer to its right neighbour, in parts of the ring's
-size copied out of the NumPy buffer (the one copy every ring part costs), on one stream per
-repetition, while its left neighbour streams the same to it. It is done when its own stream is
-acknowledged and the left neighbour's has fully arrived. Unlike the ring, no part is added, and
+size copied out of the NumPy buffer (the one copy every ring part costs), on one long-lived
+stream fed through a queue as long as the ring's, while its left neighbour streams the same to
+it. A repetition is done when the left neighbour's bytes have all arrived. Unlike the ring, no part is added, and
 no part waits for another to arrive first. A ring allreduce over Python gRPC moves exactly these
 bytes, so on the same machine its bus bandwidth cannot beat this one; the benchmark prints it
 beside the ring and MPI, as the serving benchmark prints its no-op server.
@@ -12,18 +12,21 @@ beside the ring and MPI, as the serving benchmark prints its no-op server.
 uses (``rank``, ``world_size``, ``allreduce``, ``bytes_sent``, ``close``); its "sum" is the buffer.
 """
 
+import contextlib
+import queue
 import threading
 from concurrent import futures
 
 import grpc
 import numpy as np
 
-from matrixslow.dist.allreduce.worker import PART_BYTES
+from matrixslow.dist.allreduce.worker import PART_BYTES, SEND_QUEUE_PARTS
 from matrixslow.dist.tensors import bind, channel_options, server_options
 
 SERVICE = "matrixslow.benchmark.RingTransfer"
 MESSAGE_LIMIT = 2 * PART_BYTES
 DEADLINE_SECONDS = 60
+STREAM_SECONDS = 3600
 
 
 class RingTransferCeiling:
@@ -40,6 +43,8 @@ class RingTransferCeiling:
         right = addresses[(rank + 1) % self.world_size]
         self._channel = grpc.insecure_channel(right, options=channel_options(MESSAGE_LIMIT))
         self._stream = self._channel.stream_unary(f"/{SERVICE}/Stream")
+        self._outgoing = queue.Queue(maxsize=SEND_QUEUE_PARTS)  # None ends the stream
+        self._call = None  # opened at the first allreduce, the right neighbour may still be starting
 
     def _receive(self, messages, context):
         for message in messages:
@@ -60,16 +65,22 @@ class RingTransferCeiling:
                 sent += len(part)
                 yield part
 
-        # wait_for_ready: at the first call the right neighbour may still be starting.
-        call = self._stream.future(parts(), timeout=DEADLINE_SECONDS, wait_for_ready=True)
+        if self._call is None:
+            messages = iter(self._outgoing.get, None)
+            self._call = self._stream.future(messages, timeout=STREAM_SECONDS, wait_for_ready=True)
+        for part in parts():
+            self._outgoing.put(part, timeout=DEADLINE_SECONDS)
         with self._arrived:  # the left neighbour sends the same number of bytes
             if not self._arrived.wait_for(lambda: self._received >= total, timeout=DEADLINE_SECONDS):
                 raise TimeoutError(f"ring transfer worker {self.rank}: the left neighbour's bytes did not all arrive")
             self._received -= total
-        call.result(timeout=DEADLINE_SECONDS)
         self.bytes_sent = total
         return (buffer if out is None else out), sample_count
 
     def close(self):
+        if self._call is not None:
+            self._outgoing.put(None, timeout=DEADLINE_SECONDS)
+            with contextlib.suppress(grpc.RpcError):  # the right neighbour may have stopped serving first
+                self._call.result(timeout=DEADLINE_SECONDS)
         self._channel.close()
         self._server.stop(grace=1.0).wait(timeout=DEADLINE_SECONDS)

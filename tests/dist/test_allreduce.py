@@ -152,7 +152,8 @@ def test_an_out_that_cannot_hold_the_sum_is_refused_before_anything_is_sent(out,
     with _ring(1) as (worker,), pytest.raises((TypeError, ValueError)) as refused:
         worker.allreduce(np.zeros((2, 3)), 1, out=out)
     message = str(refused.value)
-    assert "ring worker 0: out must be a writeable C-contiguous numpy array of shape (2, 3) and dtype float64" in message
+    expected = "a writeable C-contiguous numpy array of shape (2, 3) and dtype float64"
+    assert f"ring worker 0: out must be {expected}" in message
     assert problem in message
 
 
@@ -253,3 +254,23 @@ def test_a_neighbour_that_starts_late_is_waited_for():
             connecting.result(timeout=WAIT_SECONDS)
             results = _allreduce_all([first, second], [np.full(4, 2.0), np.full(4, 5.0)], [1, 2])
     _assert_every_worker_has(results, np.full(4, 7.0), 3)
+
+
+def test_a_stream_is_renewed_at_half_its_deadline_and_one_that_ran_out_between_allreduces_is_replaced():
+    buffers = _integer_buffers(2, 100, np.float64, seed=9)
+    expected = buffers[0] + buffers[1]
+    with _ring(2, deadline=10) as workers:
+        for worker in workers:
+            worker.stream_seconds = 1.0
+        _assert_every_worker_has(_allreduce_all(workers, buffers, [1, 1]), expected, 2)
+        first = [worker._outgoing for worker in workers]
+        time.sleep(0.6)  # past half the deadline: the next allreduce ends these streams and opens new ones
+        _assert_every_worker_has(_allreduce_all(workers, buffers, [1, 1]), expected, 2)
+        second = [worker._outgoing for worker in workers]
+        assert all(new is not old for new, old in zip(second, first, strict=True))
+        time.sleep(1.3)  # the new streams run out of their deadline while nobody sends
+        assert all(stream.done() for stream in second)
+        _assert_every_worker_has(_allreduce_all(workers, buffers, [1, 1]), expected, 2)
+        assert all(
+            worker._outgoing not in (old, older) for worker, old, older in zip(workers, second, first, strict=True)
+        )

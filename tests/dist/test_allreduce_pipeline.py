@@ -3,6 +3,7 @@
 import contextlib
 import queue
 import threading
+import time
 from concurrent import futures
 
 import grpc
@@ -61,16 +62,16 @@ class ScriptedLeftNeighbour(allreduce_pb2_grpc.RingAllReduceServicer):
 
     def __init__(self, refusal=None):
         self.received = queue.Queue()
-        self.refusal = refusal  # a status detail to end every stream with, after reading it all
+        self.refusal = refusal  # a status detail to refuse the stream with, at the first part of step 1
 
     def Hello(self, request, context):
         return allreduce_pb2.HelloReply(rank=0, world_size=2, ready=True)
 
     def Stream(self, request_iterator, context):
         for request in request_iterator:
+            if self.refusal is not None and request.step == 1:
+                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, self.refusal)
             self.received.put(request)
-        if self.refusal is not None:
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, self.refusal)
         return allreduce_pb2.ChunkAck(accepted=True)
 
 
@@ -141,7 +142,7 @@ def test_parts_sent_in_reverse_order_are_summed_and_forwarded_exactly():
     assert np.array_equal(by_phase[ALL_GATHER][:10], total[:10])  # segment 0, summed
 
 
-def test_a_neighbour_that_refuses_the_last_stream_after_the_allreduce_stops_the_next_one():
+def test_a_right_neighbour_that_refuses_a_part_stops_the_allreduce_at_once_with_its_reason():
     values = np.arange(4.0)
     with (
         _scripted_pair(ScriptedLeftNeighbour(refusal="no room to file it"), part_bytes=1024) as (worker, stub),
@@ -150,11 +151,14 @@ def test_a_neighbour_that_refuses_the_last_stream_after_the_allreduce_stops_the_
         job = pool.submit(worker.allreduce, values, 1)
         stub.Stream(iter(_part_chunks(SCATTER_REDUCE, values[:2], 0, 2, sample_count=1)), timeout=WAIT_SECONDS)
         stub.Stream(iter(_part_chunks(ALL_GATHER, 2 * values[2:], 1, 2, sample_count=2)), timeout=WAIT_SECONDS)
-        result, _ = job.result(timeout=WAIT_SECONDS)  # this allreduce got everything it needed...
+        result, _ = job.result(timeout=WAIT_SECONDS)
         assert np.array_equal(result, 2 * values)
-        # ...but its own parts were refused, which the next allreduce reports instead of going on.
+        # Step 1: the neighbour refuses the first part. The worker, waiting for the left neighbour's
+        # part (which never comes), learns it at once, not after its 10 s deadline.
+        started = time.monotonic()
         with pytest.raises(RingTimeoutError, match="right neighbour rank 0 at .*RESOURCE_EXHAUSTED no room to file it"):
             worker.allreduce(values, 1)
+        assert time.monotonic() - started < 5.0
 
 
 @contextlib.contextmanager

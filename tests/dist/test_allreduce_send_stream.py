@@ -38,11 +38,14 @@ class FakeStream:
 
 
 class Refused(grpc.RpcError):
+    def __init__(self, code=grpc.StatusCode.UNAVAILABLE, details="the neighbour went away"):
+        self._code, self._details = code, details
+
     def code(self):
-        return grpc.StatusCode.UNAVAILABLE
+        return self._code
 
     def details(self):
-        return "the neighbour went away"
+        return self._details
 
 
 def _stream(size=4, deadline=WAIT_SECONDS, alarm=None):
@@ -145,3 +148,31 @@ def test_cancel_stops_the_call_and_ends_the_messages_even_with_a_full_queue():
 def test_a_stream_needs_room_for_one_part():
     with pytest.raises(ValueError, match="at least one part, got size=0"):
         ChunkStream(FakeStream(), 0, 1.0, 1.0, RuntimeError)
+
+
+def test_a_quiet_ending_with_nothing_queued_sounds_no_alarm_but_the_next_send_raises():
+    alarms = queue.Queue()
+    fake, stream = _stream(alarm=alarms.put)
+    stream.send(b"x")
+    assert next(fake.messages) == b"x"  # gone out: nothing queued
+    fake.call.set_exception(Refused(grpc.StatusCode.UNAVAILABLE, "Cancelling all calls"))  # the neighbour is done
+    assert stream.done() and alarms.empty()
+    with pytest.raises(RuntimeError, match="UNAVAILABLE Cancelling all calls"):
+        stream.send(b"y")
+
+
+def test_a_refusal_sounds_the_alarm_even_with_nothing_queued():
+    alarms = queue.Queue()
+    fake, stream = _stream(alarm=alarms.put)
+    stream.send(b"x")
+    assert next(fake.messages) == b"x"
+    fake.call.set_exception(Refused(grpc.StatusCode.INVALID_ARGUMENT, "part 0 is malformed"))
+    assert "INVALID_ARGUMENT part 0 is malformed" in str(alarms.get(timeout=WAIT_SECONDS))
+
+
+def test_age_counts_from_the_opening_of_the_call():
+    _, stream = _stream()
+    first = stream.age
+    assert 0 <= first < 5.0
+    assert stream.age >= first
+    assert not stream.done()

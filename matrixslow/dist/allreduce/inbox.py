@@ -121,12 +121,15 @@ class RingAllReduceServicer:
         return allreduce_pb2.HelloReply(rank=self.rank, world_size=self.world_size, ready=True)
 
     def Stream(self, messages, context):  # noqa: N802
-        for message in messages:
-            try:
-                header, data = decode_chunk(message)
-            except ValueError as error:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"ring worker {self.rank}: {error}")
-            self.inbox.put(header, data)
+        try:
+            for message in messages:
+                try:
+                    header, data = decode_chunk(message)
+                except ValueError as error:
+                    context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"ring worker {self.rank}: {error}")
+                self.inbox.put(header, data)
+        except grpc.RpcError:  # the sender cancelled or the deadline came: that call is over, not the ring
+            return allreduce_pb2.ChunkAck(accepted=False)  # nobody reads it; gRPC still wants a message
         return allreduce_pb2.ChunkAck(accepted=True)
 
     def Abort(self, request, context):  # noqa: N802

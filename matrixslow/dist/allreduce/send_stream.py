@@ -1,4 +1,4 @@
-"""The parts one worker sends in one allreduce, on one client-streaming ``Stream`` call to its right neighbour."""
+"""The parts a ring worker sends, on one long-lived client-streaming ``Stream`` call to its right neighbour."""
 
 import collections
 import threading
@@ -7,6 +7,9 @@ import time
 import grpc
 
 _END = object()  # tells the message generator that no more parts will come
+# How a call ends when the right neighbour stops serving (done or gone) or the deadline comes;
+# any other status is the neighbour refusing a part.
+QUIET_ENDINGS = frozenset([grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE])
 
 
 class ChunkStream:
@@ -16,6 +19,15 @@ class ChunkStream:
     headers, a completion on each side and a server thread's wake-up, and only the calls in a
     window overlap. On one stream the parts follow each other back to back, paced by HTTP/2 flow
     control; between two processes on this machine that moved about 1.5x the bytes per second.
+    And why one stream for many allreduces: opening a call costs gRPC a thread and a round trip,
+    about 1 ms here, more than a small allreduce's whole exchange.
+
+    A call that ends with parts still queued, or that the neighbour refuses (any status but
+    those in ``QUIET_ENDINGS``), sounds the alarm at once. One that ends quietly with nothing
+    queued raises nothing yet: the right neighbour may just be done (it stops its server after
+    its last allreduce, which cuts the stream off), or the deadline came between two
+    allreduces. The next ``send`` raises the reason, and the worker opens a new stream at its
+    next allreduce, which fails at once if the neighbour is gone.
 
     The queue holds at most ``size`` parts: the worker thread, which meanwhile receives and adds,
     is held back when the neighbour reads slower than it sends, so memory stays flat.
@@ -29,7 +41,7 @@ class ChunkStream:
     deadline : float
         Seconds a part may wait for room in the queue, and the acknowledgement may take.
     call_timeout : float
-        Deadline of the whole call, which lasts as long as the allreduce.
+        Deadline of the whole call, which serves many allreduces.
     failed : callable
         ``failed(problem)`` returns the exception to raise; ``problem`` says what went wrong.
     alarm : callable, optional
@@ -49,6 +61,7 @@ class ChunkStream:
         self._parts = collections.deque()
         self._changed = threading.Condition()
         self._stopped = False  # the call is over: nothing more goes out
+        self._opened_at = time.monotonic()
         self._call = stream.future(self._messages(), timeout=call_timeout)
         self._call.add_done_callback(self._on_done)
 
@@ -65,6 +78,15 @@ class ChunkStream:
             if message is _END:
                 return
             yield message
+
+    @property
+    def age(self):
+        """Seconds since the call was opened."""
+        return time.monotonic() - self._opened_at
+
+    def done(self):
+        """Whether the call is over (ended, failed, cancelled or expired)."""
+        return self._call.done()
 
     def send(self, message):
         """Queue one serialized part; waits up to ``deadline`` for room."""
@@ -115,7 +137,12 @@ class ChunkStream:
     def _on_done(self, call):
         """From a gRPC thread when the call ends: wake whoever waits, and sound the alarm if it failed."""
         self._stop()
-        if self._alarm is not None and not call.cancelled() and call.exception() is not None:
+        error = None if call.cancelled() else call.exception()
+        if self._alarm is None or error is None:
+            return
+        with self._changed:
+            parts_lost = any(part is not _END for part in self._parts)
+        if parts_lost or not (isinstance(error, grpc.RpcError) and error.code() in QUIET_ENDINGS):
             self._alarm(self._failure())
 
     def _stop(self):

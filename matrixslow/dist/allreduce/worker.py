@@ -8,7 +8,7 @@ ring. Every worker sends ``2 (N - 1) / N`` of the buffer whatever ``N`` is, whic
 ring scales where a central server does not.
 
 The steps are pipelined: each segment travels as parts of at most ``PART_BYTES`` (see
-``parts.segment_parts``), all parts of one allreduce on one gRPC stream to the right neighbour
+``parts.segment_parts``), all of them on one long-lived gRPC stream to the right neighbour
 (``ChunkStream``, up to ``SEND_QUEUE_PARTS`` queued ahead of the wire), and a worker adds or copies
 each part the moment it arrives and passes it on at once, instead of waiting for whole segments.
 So sending, receiving and adding overlap, on every worker at once.
@@ -37,6 +37,10 @@ DEFAULT_MAX_MESSAGE_BYTES = 4 << 20
 PART_BYTES = 2 << 20
 # Parts queued for the stream to the right neighbour at once (see ChunkStream).
 SEND_QUEUE_PARTS = 4
+# Deadline of each stream to the right neighbour; a worker opens a new one once its stream is half as old.
+STREAM_SECONDS = 3600.0
+# How long a closing worker's server lets calls in flight finish (see close()).
+STOP_GRACE_SECONDS = 0.25
 # How long telling a neighbour that the ring failed may take; it may be gone already.
 ABORT_SECONDS = 1.0
 # How long one Hello attempt may wait before the handshake tries again.
@@ -71,8 +75,11 @@ class RingAllReduce:
     queue_parts : int
         Most parts queued for the stream to the right neighbour (``SEND_QUEUE_PARTS``).
     bytes_sent : int
-        Payload bytes this worker sent in the last ``allreduce`` (acknowledged by the right
-        neighbour when the next ``allreduce`` starts, or at ``say_goodbye``).
+        Payload bytes this worker sent in the last ``allreduce`` (the stream that carries them is
+        acknowledged as a whole when it ends: at ``say_goodbye`` or ``close``).
+    stream_seconds : float
+        Deadline of each stream to the right neighbour (``STREAM_SECONDS``); a new one replaces
+        it at the first allreduce after half of that.
 
     Examples
     --------
@@ -103,7 +110,9 @@ class RingAllReduce:
         self._right = None
         self._inbox = ChunkInbox()
         self._failed = False  # an exchange raised: close() must not wait for a goodbye
-        self._unacknowledged = None  # the ChunkStream of the last allreduce, until its acknowledgement is seen
+        self._outgoing = None  # the ChunkStream to the right neighbour, kept from one allreduce to the next
+        self._retired = None  # an ended ChunkStream, until its acknowledgement is seen
+        self.stream_seconds = STREAM_SECONDS
         self._said_goodbye = False
         options = server_options(max_message_bytes)  # checks max_message_bytes first
         # Each part must fit one message with its header (max_chunk_bytes checks the limit leaves room).
@@ -246,13 +255,7 @@ class RingAllReduce:
         # The 2 (N - 1) ring steps in order; the segment that arrives at one step goes out at the next.
         ring_steps = [(SCATTER_REDUCE, sequence) for sequence in range(size - 1)]
         ring_steps += [(ALL_GATHER, sequence) for sequence in range(size - 1)]
-        # Each part this worker receives may take up to a deadline to come, so the one call carrying
-        # everything it sends gets a deadline per part (a dead neighbour is noticed per part, not by this).
-        parts_per_step = max(len(segment_parts(bounds, segment, per_part)) for segment in range(size))
-        call_timeout = self.deadline * (len(ring_steps) * parts_per_step + 1)
-        stream = ChunkStream(
-            self._stream, self.queue_parts, self.deadline, call_timeout, self._send_failed, self._wake_up
-        )
+        stream = self._stream_to_right()
 
         def send(ring_step, segment, part, source):
             phase, sequence = ring_steps[ring_step]
@@ -274,7 +277,6 @@ class RingAllReduce:
             nonlocal sent_bytes
             sent_bytes += data.nbytes
 
-        self._wait_for_last_acknowledgement()
         sent_bytes = 0
         try:
             for part in segment_parts(bounds, rank, per_part):  # the first step sends this worker's own segment
@@ -293,20 +295,33 @@ class RingAllReduce:
                     # ...and forwarded at once, so the next worker adds it while the rest of the segment arrives here.
                     if ring_step + 1 < len(ring_steps):
                         send(ring_step + 1, segment, part, result)
-            stream.end()
         except BaseException:
             stream.cancel()
             raise
-        # The acknowledgement is awaited when the next allreduce starts (or at goodbye): by then it
-        # has long arrived, while waiting for it here would add a round trip to every allreduce.
-        self._unacknowledged = stream
+        # The last parts may still be queued: the stream stays open for the next allreduce, and
+        # whatever is left goes out while this worker computes its next gradients.
         self.bytes_sent = sent_bytes
 
         return (result.reshape(buffer.shape) if out is None else out), counts[0]
 
-    def _wait_for_last_acknowledgement(self):
-        """Raise if the right neighbour did not acknowledge the last allreduce's parts within the deadline."""
-        stream, self._unacknowledged = self._unacknowledged, None
+    def _stream_to_right(self):
+        """The stream for this allreduce's parts: the open one, or a new one once it is half its deadline old."""
+        self._wait_for_retired_stream()
+        stream = self._outgoing
+        if stream is not None and (stream.done() or stream.age > self.stream_seconds / 2):
+            if not stream.done():  # its queued parts still go out; its acknowledgement is checked next time
+                stream.end()
+                self._retired = stream
+            stream = None  # one that is done ended with nothing queued: a new one will say if the neighbour is gone
+        if stream is None:
+            stream = self._outgoing = ChunkStream(
+                self._stream, self.queue_parts, self.deadline, self.stream_seconds, self._send_failed, self._wake_up
+            )
+        return stream
+
+    def _wait_for_retired_stream(self):
+        """Raise if the right neighbour did not acknowledge the parts of an ended stream within the deadline."""
+        stream, self._retired = self._retired, None
         if stream is not None:
             stream.wait_for_acknowledgement()
 
@@ -344,13 +359,14 @@ class RingAllReduce:
         """Stop the server and close the channel; safe to call twice.
 
         A worker that finished its last allreduce has received every chunk, but its own last
-        parts may still be queued for its right neighbour (they are delivered before the channel
-        closes), and its left neighbour may still be waiting for the acknowledgement of its
-        stream. The server therefore stops with a grace period for calls in flight, and with ``wait_for_left``
-        (what a worker process about to exit wants) each worker first tells its right
-        neighbour it is done and waits, up to the deadline, for the left neighbour to say the
-        same. Nobody waits after a failed exchange, and ``wait_for_left`` needs every worker
-        to close at about the same time (not one after another in a single thread).
+        parts may still be queued for its right neighbour: they are delivered, and the stream
+        acknowledged, before the channel closes. Its left neighbour's stream into it may still be
+        open; that neighbour has sent everything this worker needs, so the server stops after a
+        short grace (``STOP_GRACE_SECONDS``) for calls in flight. With ``wait_for_left`` (what a
+        worker process about to exit wants) each worker first tells its right neighbour it is
+        done and waits, up to the deadline, for the left neighbour to say the same. Nobody waits
+        after a failed exchange, and ``wait_for_left`` needs every worker to close at about the
+        same time (not one after another in a single thread).
         """
         if self._channel is not None:
             if wait_for_left and not self._failed:
@@ -360,31 +376,35 @@ class RingAllReduce:
             self._channel.close()
             self._channel = None
             self._right = None
-        self._server.stop(grace=self.deadline).wait(timeout=self.deadline)
+        self._server.stop(grace=min(self.deadline, STOP_GRACE_SECONDS)).wait(timeout=self.deadline)
 
     def _deliver_or_drop_last_parts(self):
-        """Before the channel closes: the last allreduce's parts may still be queued for the wire.
+        """End the stream to the right neighbour: its last parts may still be queued for the wire.
 
         Closing the channel would cut them off while the right neighbour still waits for them, so
-        they are delivered first (up to the deadline); after a failure nobody needs them.
+        they are delivered and acknowledged first (up to the deadline); after a failure nobody needs them.
         """
-        if self._unacknowledged is None:
-            return
+        stream, self._outgoing = self._outgoing, None
         if self._failed:
-            self._unacknowledged.cancel()
-            self._unacknowledged = None
+            for ended in (stream, self._retired):
+                if ended is not None:
+                    ended.cancel()
+            self._retired = None
             return
-        with contextlib.suppress(RingTimeoutError):  # a neighbour that is gone says so itself
-            self._wait_for_last_acknowledgement()
+        # A neighbour that is gone already needed nothing more from us (and says so itself if it missed a part).
+        with contextlib.suppress(RingTimeoutError):
+            self._wait_for_retired_stream()  # one ended when its successor was opened
+            if stream is not None and not stream.done():
+                stream.end()
+                stream.wait_for_acknowledgement()
 
     def say_goodbye(self):
         """Tell the right neighbour this worker will send nothing more (once; ``close`` may do it)."""
         if self._said_goodbye or self._right is None:
             return
         self._said_goodbye = True
-        # A neighbour that is gone already needed nothing more from us (and says so itself if it missed a part).
-        with contextlib.suppress(grpc.RpcError, RingTimeoutError):
-            self._wait_for_last_acknowledgement()
+        self._deliver_or_drop_last_parts()
+        with contextlib.suppress(grpc.RpcError):  # a neighbour that is gone needs no goodbye
             farewell = allreduce_pb2.HelloRequest(sender=self.rank, world_size=self.world_size)
             self._right.Goodbye(farewell, timeout=self.deadline)
 
