@@ -67,16 +67,17 @@ class RingAllReduceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Stream(self, request_iterator, context):
-        """Deliver every chunk the caller sends in one allreduce, in order, on one stream; the
-        acknowledgement comes once the callee has filed them all.
+        """Deliver the chunks the caller sends, in order, on one stream that the caller keeps open
+        from one allreduce to the next (and renews before its deadline); the acknowledgement comes
+        once the caller has ended the stream and the callee has filed every chunk.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Goodbye(self, request, context):
-        """The caller has finished every exchange: the callee may now stop its server without
-        cutting off the acknowledgement of the caller's last Stream.
+        """The caller has finished every exchange (its stream is ended and acknowledged): the callee
+        may now stop its server.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
