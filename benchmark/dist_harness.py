@@ -34,6 +34,11 @@ MPI_TCP = ("--mca", "pml", "ob1", "--mca", "btl", "tcp,self", "--mca", "btl_tcp_
 MiB = 2**20
 
 
+def size_label(nbytes):
+    """A payload's short name in test ids and benchmark groups: "16MiB", "64KiB"."""
+    return f"{nbytes // MiB}MiB" if nbytes >= MiB else f"{nbytes // 1024}KiB"
+
+
 def emit(result):
     """Worker side: print one result as a JSON line the test picks out of the output."""
     print(RESULT_PREFIX + json.dumps(result), flush=True)

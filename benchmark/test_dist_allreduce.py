@@ -18,7 +18,18 @@ against the gRPC ceiling (above 1, no gRPC ring can meet the target on this mach
 
 import pytest
 
-from .dist_harness import MPI_TCP, REPO, MiB, SummaryTable, median, pick, record_times, run_launched, run_mpiexec
+from .dist_harness import (
+    MPI_TCP,
+    REPO,
+    MiB,
+    SummaryTable,
+    median,
+    pick,
+    record_times,
+    run_launched,
+    run_mpiexec,
+    size_label,
+)
 from .dist_harness import slowest_per_repetition as slowest
 from .stats import bus_bandwidth
 
@@ -55,10 +66,6 @@ def measured(backend, world_size):
     return _runs[(backend, world_size)]
 
 
-def size_label(nbytes):
-    return f"{nbytes // MiB}MiB" if nbytes >= MiB else f"{nbytes // 1024}KiB"
-
-
 class AllreduceTable(SummaryTable):
     def lines(self):
         yield (
@@ -68,7 +75,7 @@ class AllreduceTable(SummaryTable):
         )
         for (world_size, nbytes), row in sorted(self.rows.items()):
             cells = "".join(f"{row[backend] / 1e9:>14.3f}" if backend in row else f"{'-':>14}" for backend in BACKENDS)
-            best_ratio = row["best"]["mpi"] / row["best"]["grpc"] if {"grpc", "mpi"} <= row.keys() else float("nan")
+            best_ratio = _ratio(row["best"], "mpi", "grpc")  # times, so mpi / grpc: ring / mpi of the best bandwidths
             ideal = 2 * (world_size - 1) / world_size * nbytes
             sent = row.get("grpc_sent", float("nan")) / ideal
             ratios = f"{_ratio(row, 'grpc', 'mpi'):>14.2f}{best_ratio:>14.2f}"

@@ -16,7 +16,7 @@ import os
 
 import pytest
 
-from .dist_harness import REPO, MiB, SummaryTable, median, pick, record_times, run_launched
+from .dist_harness import REPO, MiB, SummaryTable, median, pick, record_times, run_launched, size_label
 from .dist_harness import slowest_per_repetition as slowest
 
 WORKER = REPO / "benchmark" / "dist_ps_worker.py"
@@ -28,10 +28,6 @@ CASES = pick(
 )
 WARMUP = pick(2, 1)
 RUN_TIMEOUT_SECONDS = pick(400, 120)
-
-
-def size_label(nbytes):
-    return f"{nbytes // MiB}MiB" if nbytes >= MiB else f"{nbytes // 1024}KiB"
 
 
 class PushPullTable(SummaryTable):
