@@ -150,11 +150,11 @@ def test_a_stream_needs_room_for_one_part():
         ChunkStream(FakeStream(), 0, 1.0, 1.0, RuntimeError)
 
 
-def test_a_quiet_ending_with_nothing_queued_sounds_no_alarm_but_the_next_send_raises():
+def test_a_quiet_ending_after_the_last_part_has_gone_sounds_no_alarm_but_the_next_send_raises():
     alarms = queue.Queue()
     fake, stream = _stream(alarm=alarms.put)
-    stream.send(b"x")
-    assert next(fake.messages) == b"x"  # gone out: nothing queued
+    stream.send(b"x", last=True)
+    assert next(fake.messages) == b"x"  # gone out: nothing queued, nothing more to come
     fake.call.set_exception(Refused(grpc.StatusCode.UNAVAILABLE, "Cancelling all calls"))  # the neighbour is done
     assert stream.done() and alarms.empty()
     with pytest.raises(RuntimeError, match="UNAVAILABLE Cancelling all calls"):
@@ -176,3 +176,13 @@ def test_age_counts_from_the_opening_of_the_call():
     assert 0 <= first < 5.0
     assert stream.age >= first
     assert not stream.done()
+
+
+def test_a_quiet_ending_while_parts_are_still_to_come_sounds_the_alarm():
+    # A neighbour killed mid-allreduce: nothing is queued at this moment, but the worker has more to send.
+    alarms = queue.Queue()
+    fake, stream = _stream(alarm=alarms.put)
+    stream.send(b"x")
+    assert next(fake.messages) == b"x"
+    fake.call.set_exception(Refused(grpc.StatusCode.UNAVAILABLE, "Socket closed"))
+    assert "UNAVAILABLE Socket closed" in str(alarms.get(timeout=WAIT_SECONDS))

@@ -22,12 +22,13 @@ class ChunkStream:
     And why one stream for many allreduces: opening a call costs gRPC a thread and a round trip,
     about 1 ms here, more than a small allreduce's whole exchange.
 
-    A call that ends with parts still queued, or that the neighbour refuses (any status but
-    those in ``QUIET_ENDINGS``), sounds the alarm at once. One that ends quietly with nothing
-    queued raises nothing yet: the right neighbour may just be done (it stops its server after
-    its last allreduce, which cuts the stream off), or the deadline came between two
-    allreduces. The next ``send`` raises the reason, and the worker opens a new stream at its
-    next allreduce, which fails at once if the neighbour is gone.
+    A call that fails while the worker still has parts to send in this allreduce (queued, or
+    yet to come), or that the neighbour refuses (any status but those in ``QUIET_ENDINGS``),
+    sounds the alarm at once: a neighbour killed mid-allreduce is named within moments. One
+    that ends quietly once the allreduce's last part is queued and gone raises nothing yet: the
+    right neighbour may just be done (it stops its server after its last allreduce, which cuts
+    the stream off), or the deadline came between two allreduces. The worker then opens a new
+    stream at its next allreduce, which fails at once if the neighbour is gone.
 
     The queue holds at most ``size`` parts: the worker thread, which meanwhile receives and adds,
     is held back when the neighbour reads slower than it sends, so memory stays flat.
@@ -61,6 +62,7 @@ class ChunkStream:
         self._parts = collections.deque()
         self._changed = threading.Condition()
         self._stopped = False  # the call is over: nothing more goes out
+        self._more_to_come = True  # the worker has parts of this allreduce still to send (see send(last=))
         self._opened_at = time.monotonic()
         self._call = stream.future(self._messages(), timeout=call_timeout)
         self._call.add_done_callback(self._on_done)
@@ -88,9 +90,12 @@ class ChunkStream:
         """Whether the call is over (ended, failed, cancelled or expired)."""
         return self._call.done()
 
-    def send(self, message):
-        """Queue one serialized part; waits up to ``deadline`` for room."""
-        self._put(message)
+    def send(self, message, last=False):
+        """Queue one serialized part; waits up to ``deadline`` for room.
+
+        ``last`` marks the last part the worker sends in this allreduce; the next ``send`` starts another.
+        """
+        self._put(message, more_to_come=not last)
 
     def end(self):
         """No more parts: gRPC's thread closes the stream once it has written the queued ones."""
@@ -113,7 +118,7 @@ class ChunkStream:
             self._call.cancel()
         self._stop()
 
-    def _put(self, item):
+    def _put(self, item, more_to_come=False):
         give_up_at = time.monotonic() + self.deadline
         with self._changed:
             while len(self._parts) >= self.size and not self._stopped:
@@ -123,6 +128,7 @@ class ChunkStream:
                 self._changed.wait(remaining)
             if not self._stopped:
                 self._parts.append(item)
+                self._more_to_come = more_to_come
                 self._changed.notify_all()
                 return
         raise self._failure()  # the call ended before this part (asked outside the lock: it asks the call)
@@ -141,7 +147,7 @@ class ChunkStream:
         if self._alarm is None or error is None:
             return
         with self._changed:
-            parts_lost = any(part is not _END for part in self._parts)
+            parts_lost = self._more_to_come or any(part is not _END for part in self._parts)
         if parts_lost or not (isinstance(error, grpc.RpcError) and error.code() in QUIET_ENDINGS):
             self._alarm(self._failure())
 

@@ -273,7 +273,10 @@ class RingAllReduce:
             )
             # The raw little-endian elements go into the message with one copy (wire.encode_chunk).
             data = source[part.elements].astype(wire_dtype, copy=False)
-            stream.send(encode_chunk(header, data))
+            # The last part of the last ring step this worker sends in: after it, a stream that ends quietly
+            # (the right neighbour done and gone) is no failure of this allreduce (see ChunkStream).
+            last = ring_step == len(ring_steps) - 1 and part.index == part.count - 1
+            stream.send(encode_chunk(header, data), last=last)
             nonlocal sent_bytes
             sent_bytes += data.nbytes
 
