@@ -52,6 +52,7 @@ def main(argv=None):
             eval_on_train=True,
             metrics_ops=[accuracy, auc],
             print_iteration_interval=0,
+            verbose=not args.quiet,
             seed=args.seed,
         )
         # feed splits the (N, 9) table by field: {"pclass": (N, 3, 1), "sex": (N, 2, 1), "age": (N, 1, 1), ...}.

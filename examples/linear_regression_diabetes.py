@@ -52,6 +52,7 @@ def main(argv=None):
             batch_size=args.batch_size,
             eval_on_train=True,  # no metrics: the test loss (val_loss) is logged every epoch
             print_iteration_interval=0,
+            verbose=not args.quiet,
             seed=args.seed,
         )
         trainer.train_and_eval(model.feed(data.train_x), data.train_y, model.feed(data.test_x), data.test_y)

@@ -48,6 +48,7 @@ def main(argv=None):
             eval_on_train=True,
             metrics_ops=[accuracy, auc],
             print_iteration_interval=0,
+            verbose=not args.quiet,
             seed=args.seed,
         )
         # model.feed turns the (N, 30) table into {"x": (N, 30, 1)}, the batch the input node takes.

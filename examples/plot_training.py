@@ -70,6 +70,7 @@ def main(argv=None):
             eval_on_train=True,
             metrics_ops=[accuracy, auc, roc],
             print_iteration_interval=0,
+            verbose=not args.quiet,
             seed=args.seed,
         )
         trainer.train_and_eval({"x": data.train_x}, data.train_y, {"x": data.test_x}, data.test_y)

@@ -52,6 +52,7 @@ def main(argv=None):
             eval_on_train=True,
             metrics_ops=[accuracy],
             print_iteration_interval=0,
+            verbose=not args.quiet,
             seed=args.seed,
         )
         # feed cuts each (N, 32, 1) array into {"x_0": (N, 1, 1), ..., "x_31": (N, 1, 1)}.

@@ -43,6 +43,7 @@ def train(data, args):
             epoches=args.epochs,
             batch_size=16,
             print_iteration_interval=0,
+            verbose=not args.quiet,
             seed=args.seed,
         )
         trainer.train_and_eval(model.feed(data.train_x), datasets.one_hot(data.train_y, data.num_classes))

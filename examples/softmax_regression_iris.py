@@ -51,6 +51,7 @@ def main(argv=None):
             eval_on_train=True,
             metrics_ops=[accuracy, f1],
             print_iteration_interval=0,
+            verbose=not args.quiet,
             seed=args.seed,
         )
         trainer.train_and_eval(model.feed(data.train_x), train_y, model.feed(data.test_x), test_y)

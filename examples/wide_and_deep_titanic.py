@@ -50,6 +50,7 @@ def main(argv=None):
             eval_on_train=True,
             metrics_ops=[accuracy, auc],
             print_iteration_interval=0,
+            verbose=not args.quiet,
             seed=args.seed,
         )
         trainer.train_and_eval(model.feed(data.train_x), data.train_y, model.feed(data.test_x), data.test_y)

@@ -320,7 +320,7 @@ def mlp_regression(input_size, hidden_sizes, activation="ReLU"):
     label = input_variable((1, 1), "label")
     hidden, width = hidden_layers(x, input_size, hidden_sizes, activation)
     with name_scope("Output"):
-        output = fc(hidden, width, 1, None)
+        output = fc(hidden, width, 1, None, weights_init="glorot", bias_init="zeros")
     return Model(
         name=builder,
         inputs=[x],

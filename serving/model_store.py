@@ -115,18 +115,25 @@ def load_version(model_dir, version):
         input_names, output_names = read_signature(signature)
     except (ModelFileError, ValueError, OSError) as error:
         raise ModelLoadError(f"model version {path} cannot be loaded: {error}") from error
+    return servable_model(graph, input_names, output_names, meta, version, path, where=f"model version {path}")
+
+
+def servable_model(graph, input_names, output_names, meta, version, path, where):
+    """``graph`` as a ``LoadedModel`` answering its signature, once a trial forward pass worked.
+
+    Raises ``ModelLoadError`` starting with ``where`` when a signature input is not an
+    input Variable, an output is not a node of the graph, or the trial run fails.
+    """
     inputs, outputs = {}, {}
     for name in input_names:
         node = graph.get(name)
         if not isinstance(node, Variable) or node.trainable:
-            raise ModelLoadError(
-                f"model version {path}: signature input {name!r} is not an input Variable of the graph"
-            )
+            raise ModelLoadError(f"{where}: signature input {name!r} is not an input Variable of the graph")
         inputs[name] = node
     for name in output_names:
         node = graph.get(name)
         if node is None:
-            raise ModelLoadError(f"model version {path}: signature output {name!r} is not a node of the graph")
+            raise ModelLoadError(f"{where}: signature output {name!r} is not a node of the graph")
         outputs[name] = node
     model = LoadedModel(version=version, path=path, graph=graph, inputs=inputs, outputs=outputs, meta=meta)
     # A trial run catches what the files cannot show (an output that needs an input the
@@ -136,7 +143,7 @@ def load_version(model_dir, version):
     try:
         values = model.run(trial, list(outputs))
     except Exception as error:  # any engine error means this version cannot serve
-        raise ModelLoadError(f"model version {path}: a trial forward pass failed: {error}") from error
+        raise ModelLoadError(f"{where}: a trial forward pass failed: {error}") from error
     model.output_dims = {name: tuple(value.shape[1:]) for name, value in values.items()}
     return model
 

@@ -51,6 +51,7 @@ def train_and_export(data, model_dir, args):
             epoches=args.epochs,
             batch_size=32,
             print_iteration_interval=0,
+            verbose=not args.quiet,
             seed=args.seed,
         )
         classes = data.num_classes

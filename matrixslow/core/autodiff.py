@@ -45,7 +45,7 @@ def forward(target):
             node.compute()
 
 
-def backward(target, wrt=None, seed=None):
+def backward(target, wrt=None, seed=None, clear=True):
     """Backpropagate from ``target`` and return ``{node: gradient}`` for the nodes in ``wrt``.
 
     Parameters
@@ -58,10 +58,14 @@ def backward(target, wrt=None, seed=None):
     seed : ndarray, optional
         d(final) / d(target); defaults to ones, so a non-scalar target is
         differentiated as the sum of its elements (and of its samples).
+    clear : bool, default True
+        Forget the older gradients of ``target``'s other ancestors first.
+        ``Node.backward`` (the book's ``w.backward(loss)``) passes False, so that
+        ``w.jacobi`` survives a later ``b.backward(loss)`` until ``clear_jacobi()``.
 
     Every node on a path from a ``wrt`` node to ``target`` keeps its gradient
-    in ``node.grad`` (the book's ``jacobi`` reads it); any older gradient is
-    cleared first, so gradients never pile up across calls.
+    in ``node.grad`` (the book's ``jacobi`` reads it); it is replaced, never
+    added to, so gradients never pile up across calls.
     """
     order = topological_order(target)
     forward(target)
@@ -70,9 +74,10 @@ def backward(target, wrt=None, seed=None):
     on_path = _nodes_between(order, set(wrt))
     grads = {target: _seed(target, seed)}
     for node in reversed(order):
-        node.grad = None
         grad = grads.get(node)
         if grad is None or node not in on_path:
+            if clear:
+                node.grad = None
             continue
         node.grad = grad
         for index, parent in enumerate(node.parents):

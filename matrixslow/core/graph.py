@@ -5,6 +5,7 @@ import contextlib
 import numpy as np
 
 from .errors import GraphError
+from .node_list import NodeList
 
 _default_dtype = np.float64
 
@@ -44,7 +45,7 @@ class Graph:
     """
 
     def __init__(self, dtype=None):
-        self.nodes = []
+        self._nodes = NodeList(graph=self)
         self._by_name = {}
         self._scopes = []
         self._dtype = None if dtype is None else _float_dtype(dtype)
@@ -52,6 +53,16 @@ class Graph:
         # topological orders know when they are stale.
         self.version = 0
         self._order_cache = {}
+
+    @property
+    def nodes(self):
+        """The nodes in creation order. The book edits this list directly; the graph follows."""
+        return self._nodes
+
+    @nodes.setter
+    def nodes(self, nodes):
+        self._nodes = NodeList(nodes, graph=self)
+        self.nodes_edited()
 
     @property
     def dtype(self):
@@ -74,15 +85,26 @@ class Graph:
         return "/".join(self._scopes) if self._scopes else None
 
     def add_node(self, node):
-        if node.name in self._by_name:
+        by_name = self._name_index()
+        if node.name in by_name:
             raise GraphError(f"graph already has a node named '{node.name}'; node names must be unique")
-        self.nodes.append(node)
-        self._by_name[node.name] = node
+        list.append(self._nodes, node)  # the list's own append: the index is kept up to date right here
+        by_name[node.name] = node
         self.structure_changed()
 
     def get(self, name):
         """The node called ``name``, or None."""
-        return self._by_name.get(name)
+        return self._name_index().get(name)
+
+    def _name_index(self):
+        if self._by_name is None:
+            self._by_name = {node.name: node for node in self._nodes}
+        return self._by_name
+
+    def nodes_edited(self):
+        """Called by ``nodes`` after any change to the list: the index is rebuilt when next needed."""
+        self._by_name = None
+        self.structure_changed()
 
     def structure_changed(self):
         self.version += 1

@@ -3,6 +3,7 @@
 import numpy as np
 
 from . import autodiff
+from .book_value import BookValue
 from .errors import GraphError
 from .graph import get_default_graph
 
@@ -81,8 +82,15 @@ class Node:
         raise NotImplementedError(f"{type(self).__name__} does not define compute()")
 
     def forward(self):
-        """Compute this node's value, and first every ancestor's that is missing."""
+        """Compute this node's value, and first every ancestor's that is missing.
+
+        The values computed on the way, this one's included, are then readable the
+        book's way too (``node.value.A``, ``.A1``; see ``BookValue``).
+        """
         autodiff.forward(self)
+        for node in autodiff.topological_order(self):
+            if node.parents and type(node.value) is np.ndarray:  # computed nodes; Variables keep what was set
+                node.value = node.value.view(BookValue)
         return self.value
 
     def reset_value(self, recursive=True):
@@ -103,9 +111,15 @@ class Node:
 
     # -- backward ---------------------------------------------------------
     def backward(self, result):
-        """The book's call: backprop ``result`` and return its Jacobian with respect to this node."""
+        """The book's call: backprop ``result`` and return its Jacobian with respect to this node.
+
+        As in the book, the gradient stays until ``clear_jacobi()`` (of this node
+        or of the graph) or an optimizer step: ``w.backward(loss)`` then
+        ``b.backward(loss)`` leaves both ``w.jacobi`` and ``b.jacobi`` to read, and
+        a second call before clearing returns the gradient already computed.
+        """
         if self.grad is None:
-            autodiff.backward(result, wrt=[self])
+            autodiff.backward(result, wrt=[self], clear=False)
         return self.jacobi
 
     @property

@@ -13,12 +13,15 @@ class Variable(Node):
     ----------
     dim : tuple of two ints
         The shape of one sample's value, for example ``(784, 1)``.
-    init : bool, default False
-        Fill the value with random normal numbers scaled to the shape (Glorot:
-        standard deviation sqrt(2 / (rows + cols))), so that deep ReLU networks
-        start neither saturated nor vanishing. The book's N(0, 0.001) is too
-        small for three layers. Uses NumPy's global generator, so
-        ``np.random.seed`` makes it repeatable.
+    init : bool, str or callable, default False
+        How to fill the first value. ``True`` is the book's: normal numbers with
+        standard deviation 0.001, which the book's programs and their results
+        rely on. ``"glorot"`` scales them to the shape (standard deviation
+        sqrt(2 / (rows + cols))), so that deep ReLU networks start neither
+        saturated nor vanishing; the model zoo uses it. ``"zeros"`` and
+        ``"ones"`` are what they say; a callable gets ``dim`` and returns the
+        array. Random fills use NumPy's global generator, so
+        ``np.random.seed`` makes them repeatable.
     trainable : bool, default True
         Whether optimizers update it. Trainable values are always one matrix.
 
@@ -29,9 +32,8 @@ class Variable(Node):
         self.dim = _check_dim(dim, kargs.get("name"))
         super().__init__(**kargs)
         self.trainable = trainable
-        if init:
-            std = np.sqrt(2.0 / (self.dim[0] + self.dim[1]))
-            self.value = np.random.normal(0.0, std, self.dim).astype(self.graph.dtype)
+        if init is not False and init is not None:
+            self.value = self._checked(initial_value(init, self.dim, self.describe()))
 
     def set_value(self, value):
         """Give the variable a new value and forget every value computed from the old one."""
@@ -55,6 +57,24 @@ class Variable(Node):
 
     def compute(self):
         raise GraphError(f"{self.describe()} has no value: call set_value() before forward()")
+
+
+BOOK_INIT_STD = 0.001  # the book's Variable(init=True): N(0, 0.001)
+
+
+def initial_value(init, dim, where):
+    """The first value of a Variable of shape ``dim`` for the ``init`` argument (see ``Variable``)."""
+    if init is True:
+        return np.random.normal(0.0, BOOK_INIT_STD, dim)
+    if callable(init):
+        return init(dim)
+    if init == "glorot":
+        return np.random.normal(0.0, np.sqrt(2.0 / (dim[0] + dim[1])), dim)
+    if init == "zeros":
+        return np.zeros(dim)
+    if init == "ones":
+        return np.ones(dim)
+    raise ValueError(f"{where}: init must be True, False, 'glorot', 'zeros', 'ones' or a callable, got {init!r}")
 
 
 def _check_dim(dim, name):

@@ -4,7 +4,7 @@ from ..core.variable import Variable
 from ..ops import MatMul
 
 
-def embedding(input, input_size, size):
+def embedding(input, input_size, size, init="glorot"):
     """Embed a field: E x with E of shape (size, input_size).
 
     For a one-hot ``input`` the product picks one column of E (a look-up); for a
@@ -24,7 +24,7 @@ def embedding(input, input_size, size):
     -------
     Node
         The (size, 1) embedding of each sample. E starts scaled to its shape
-        (see ``Variable(init=True)``).
+        (``init="glorot"``; any ``Variable(init=...)`` choice is accepted).
     """
-    weights = Variable((size, input_size), init=True, trainable=True)
+    weights = Variable((size, input_size), init=init, trainable=True)
     return MatMul(weights, input)

@@ -20,20 +20,21 @@ def _activate(node, activation):
     return _ACTIVATIONS[activation](node)
 
 
-def fc(input, input_size, size, activation):
+def fc(input, input_size, size, activation, weights_init=True, bias_init=True):
     """Fully connected layer: activation(W x + b) with W of shape (size, input_size).
 
-    ``input`` is a (input_size, 1) column per sample. W starts scaled to its
-    shape (see ``Variable(init=True)``), b at zero.
+    ``input`` is a (input_size, 1) column per sample. W and b start as the
+    book's do, drawn from N(0, 0.001) in that order, so a seeded book program
+    gets the book's numbers; ``weights_init`` and ``bias_init`` take any
+    ``Variable(init=...)`` choice (the model zoo passes "glorot" and "zeros").
     """
     _check_activation(activation)
-    weights = Variable((size, input_size), init=True, trainable=True)
-    bias = Variable((size, 1), init=False, trainable=True)
-    bias.set_value(np.zeros((size, 1)))
+    weights = Variable((size, input_size), init=weights_init, trainable=True)
+    bias = Variable((size, 1), init=bias_init, trainable=True)
     return _activate(Add(MatMul(weights, input), bias), activation)
 
 
-def conv(feature_maps, input_shape, kernels, kernel_shape, activation):
+def conv(feature_maps, input_shape, kernels, kernel_shape, activation, kernel_init=True, bias_init=True):
     """Convolution layer.
 
     Parameters
@@ -47,6 +48,9 @@ def conv(feature_maps, input_shape, kernels, kernel_shape, activation):
     kernel_shape : tuple
         (height, width) of each kernel.
     activation : "ReLU", "Logistic", "Tanh" or None
+    kernel_init, bias_init : optional
+        Any ``Variable(init=...)`` choice; the book's N(0, 0.001) by default,
+        drawn in the book's order (each kernel's maps, then its bias).
 
     Returns
     -------
@@ -59,10 +63,10 @@ def conv(feature_maps, input_shape, kernels, kernel_shape, activation):
     ones.set_value(np.ones(input_shape))
     outputs = []
     for _ in range(kernels):
-        channels = [Convolve(fm, Variable(kernel_shape, init=True, trainable=True)) for fm in feature_maps]
-        bias = Variable((1, 1), init=False, trainable=True)
-        bias.set_value(np.zeros((1, 1)))
-        affine = Add(Add(*channels), ScalarMultiply(bias, ones))
+        channels = [Convolve(fm, Variable(kernel_shape, init=kernel_init, trainable=True)) for fm in feature_maps]
+        summed = Add(*channels)
+        bias = Variable((1, 1), init=bias_init, trainable=True)
+        affine = Add(summed, ScalarMultiply(bias, ones))
         outputs.append(_activate(affine, activation))
     return outputs
 

@@ -44,7 +44,7 @@ def hidden_layers(features, size, hidden_sizes, activation="ReLU"):
     """Fully connected layers in scopes "Hidden1", "Hidden2", ...; returns (last node, its width)."""
     for index, width in enumerate(hidden_sizes, start=1):
         with name_scope(f"Hidden{index}"):
-            features, size = fc(features, size, width, activation), width
+            features, size = fc(features, size, width, activation, weights_init="glorot", bias_init="zeros"), width
     return features, size
 
 

@@ -53,7 +53,7 @@ def cnn(input_shape, classes, kernels=(8,), kernel_shape=(3, 3), pooling=DEFAULT
     maps, shape = [x], (height, width)
     for index, count in enumerate(kernels, start=1):
         with name_scope(f"Conv{index}"):
-            maps = layer.conv(maps, shape, count, kernel_shape, "ReLU")
+            maps = layer.conv(maps, shape, count, kernel_shape, "ReLU", kernel_init="glorot", bias_init="zeros")
         if pooling is not None:
             with name_scope(f"Pool{index}"):
                 maps = layer.pooling(maps, window, stride)
@@ -62,7 +62,7 @@ def cnn(input_shape, classes, kernels=(8,), kernel_shape=(3, 3), pooling=DEFAULT
         features, size = Concat(*maps), len(maps) * shape[0] * shape[1]
     features, size = hidden_layers(features, size, hidden)
     with name_scope("Output"):
-        logits = layer.fc(features, size, classes, None)
+        logits = layer.fc(features, size, classes, None, weights_init="glorot", bias_init="zeros")
     return Model(
         name=builder,
         inputs=[x],

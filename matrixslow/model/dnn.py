@@ -30,7 +30,7 @@ def dnn(input_size, hidden_sizes, classes, activation="ReLU"):
     label = input_variable((classes, 1), "label")
     hidden, width = hidden_layers(x, input_size, hidden_sizes, activation)
     with name_scope("Output"):
-        logits = fc(hidden, width, classes, None)
+        logits = fc(hidden, width, classes, None, weights_init="glorot", bias_init="zeros")
     return Model(
         name=builder,
         inputs=[x],

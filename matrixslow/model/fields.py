@@ -98,7 +98,14 @@ def wide_part(inputs, columns):
     """w x + b over all fields' columns, in scope "Wide": the linear (first-order) term, (1, 1)."""
     with name_scope("Wide"):
         every_column = Concat(*inputs)
-        return fc(every_column, sum(len(indices) for indices in columns.values()), 1, None)
+        return fc(
+            every_column,
+            sum(len(indices) for indices in columns.values()),
+            1,
+            None,
+            weights_init="glorot",
+            bias_init="zeros",
+        )
 
 
 def deep_part(embedded, k, hidden_sizes):
@@ -106,4 +113,4 @@ def deep_part(embedded, k, hidden_sizes):
     with name_scope("Deep"):
         features, size = hidden_layers(Concat(*embedded.values()), k * len(embedded), hidden_sizes)
         with name_scope("Output"):
-            return fc(features, size, 1, None)
+            return fc(features, size, 1, None, weights_init="glorot", bias_init="zeros")

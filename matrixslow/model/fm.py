@@ -51,10 +51,10 @@ def factorization_machine(input_size, k, fields=None):
     with name_scope("FM"):
         if columns is not None:
             x = Concat(*inputs, name="x")
-        w = Variable((1, input_size), init=True, trainable=True, name="w")
+        w = Variable((1, input_size), init="glorot", trainable=True, name="w")
         b = Variable((1, 1), init=False, trainable=True, name="b")
         b.set_value(np.zeros((1, 1)))
-        factors = Variable((k, input_size), init=True, trainable=True, name="V")
+        factors = Variable((k, input_size), init="glorot", trainable=True, name="V")
         linear = Add(MatMul(w, x), b, name="linear")
         projected = MatMul(factors, x)  # (k, 1): sum_i v_i x_i
         square_of_sum = Multiply(projected, projected)

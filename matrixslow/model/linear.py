@@ -13,7 +13,7 @@ def _affine(builder, input_size, size):
     input_size = check_positive(builder, "input_size", input_size)
     x = input_variable((input_size, 1), "x")
     with name_scope("Linear"):
-        output = fc(x, input_size, size, None)
+        output = fc(x, input_size, size, None, weights_init="glorot", bias_init="zeros")
     return x, output
 
 

@@ -89,8 +89,8 @@ def rnn(seq_len, input_size, hidden_size, classes, welding=False, activation="Re
     inputs = [input_variable((input_size, 1), f"x_{step}") for step in range(seq_len)]
     label = input_variable((classes, 1), "label")
     with name_scope("RNN"):
-        u = Variable((hidden_size, input_size), init=True, trainable=True, name="U")
-        w = Variable((hidden_size, hidden_size), init=True, trainable=True, name="W")
+        u = Variable((hidden_size, input_size), init="glorot", trainable=True, name="U")
+        w = Variable((hidden_size, hidden_size), init="glorot", trainable=True, name="W")
         b = Variable((hidden_size, 1), init=False, trainable=True, name="b")
         b.set_value(np.zeros((hidden_size, 1)))
         hiddens = []
@@ -100,7 +100,7 @@ def rnn(seq_len, input_size, hidden_size, classes, welding=False, activation="Re
             hiddens.append(act(Add(*terms)))
     with name_scope("Output"):
         last = Welding(hiddens[-1], name="last_hidden") if welding else hiddens[-1]
-        logits = fc(last, hidden_size, classes, None)
+        logits = fc(last, hidden_size, classes, None, weights_init="glorot", bias_init="zeros")
     return RecurrentModel(
         name=builder,
         inputs=inputs,

@@ -2,6 +2,8 @@
 
 The checks name the file and the field at fault, and all of them run before
 anything is rebuilt, so that a bad file is reported rather than half loaded.
+A model file of the original MatrixSlow (it has no ``format_version``) is
+translated by ``original_format`` first, and then checked like one of ours.
 """
 
 import hashlib
@@ -11,7 +13,9 @@ import json
 import numpy as np
 
 from ..core import FORMAT_VERSION
+from . import original_format
 from .errors import ModelFileError
+from .node_entry import check_node_entry
 
 _DTYPES = ("float32", "float64")
 
@@ -26,13 +30,30 @@ def read_model_files(model_path, weights_path):
     weights : dict
         Node name -> array, one for every Variable the model file lists as saved, with its dim.
     """
-    model = _read_model(model_path)
-    weights = _read_weights(weights_path, model_path, model["weights_sha256"])
+    model = _read_json(model_path)
+    if original_format.is_original(model):
+        model, weights = _read_original(model, model_path, weights_path)
+        _check_model(model, model_path)
+    else:
+        _check_model(model, model_path)
+        weights = _read_weights(weights_path, model_path, model["weights_sha256"])
     _check_weights(model["graph"], weights, weights_path, model_path)
     return model, weights
 
 
-def _read_model(path):
+def _read_original(original, model_path, weights_path):
+    """A model file of the original MatrixSlow and its weights, translated into ours."""
+    data = _weights_bytes(weights_path, model_path)
+    # The original pickles a Variable that held None; such members are not
+    # unpickled (loading never runs pickled code) but kept as None.
+    pickled = original_format.pickled_members(data)
+    weights = parse_npz(data, weights_path, skip=pickled)
+    weights.update(dict.fromkeys(pickled))
+    sha256 = hashlib.sha256(data).hexdigest()
+    return original_format.translate(original, weights, sha256, model_path, weights_path)
+
+
+def _read_json(path):
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as error:
@@ -43,7 +64,8 @@ def _read_model(path):
         model = json.loads(text)
     except json.JSONDecodeError as error:
         raise ModelFileError(f"{path}: not valid JSON; the file is truncated or corrupt ({error})") from error
-    _check_model(model, path)
+    if not isinstance(model, dict):
+        raise ModelFileError(f"{path}: expected a JSON object describing a model, got a {type(model).__name__}")
     return model
 
 
@@ -66,19 +88,10 @@ def _check_model(model, path):
     model.setdefault("service", {})
     names = set()
     for index, entry in enumerate(model["graph"]):
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
-            fail(f"graph[{index}] is not a node with a name")
-        where = f"node '{entry['name']}'"
+        where = check_node_entry(entry, index, fail)
         if entry["name"] in names:
             fail(f"{where} appears twice")
         names.add(entry["name"])
-        if not isinstance(entry.get("node_type"), str):
-            fail(f"{where} has no node_type")
-        parents = entry.get("parents")
-        if not isinstance(parents, list) or not all(isinstance(parent, str) for parent in parents):
-            fail(f"{where}: parents must be a list of node names")
-        if not isinstance(entry.get("kargs"), dict):
-            fail(f"{where}: kargs must be a JSON object")
         if "dim" in entry:
             _check_variable_entry(entry, where, fail)
 
@@ -96,12 +109,7 @@ def _check_variable_entry(entry, where, fail):
 
 def _read_weights(path, model_path, expected_sha256):
     """The arrays of the weights file, checked to be the file that ``model_path`` was saved with."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as error:
-        raise ModelFileError(f"{path}: no such weights file (the model file {model_path} needs it)") from error
-    except OSError as error:
-        raise ModelFileError(f"{path}: cannot read the weights file ({error})") from error
+    data = _weights_bytes(path, model_path)
     weights = parse_npz(data, path)
     # Checked after parsing, so that a truncated file is reported as such, and a
     # readable file that is not the one the model was saved with as a mismatch.
@@ -114,7 +122,18 @@ def _read_weights(path, model_path, expected_sha256):
     return weights
 
 
-def parse_npz(data, path):
+def _weights_bytes(path, model_path):
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as error:
+        raise ModelFileError(f"{path}: no such weights file (the model file {model_path} needs it)") from error
+    except OSError as error:
+        raise ModelFileError(f"{path}: cannot read the weights file ({error})") from error
+    return data
+
+
+def parse_npz(data, path, skip=()):
+    """The arrays of the .npz archive ``data``, but for the members named in ``skip``."""
     try:
         archive = np.load(io.BytesIO(data), allow_pickle=False)
     except Exception as error:  # whatever these bytes make the parser raise, the file is unreadable
@@ -126,6 +145,8 @@ def parse_npz(data, path):
     weights = {}
     with archive:
         for name in archive.files:
+            if name in skip:
+                continue
             try:
                 weights[name] = archive[name]
             except Exception as error:  # pickled objects (refused), a bad CRC, a cut-off member

@@ -6,6 +6,9 @@ matrix, keyed by node name. Both files are written atomically, the weights first
 ``model.json`` is the commit point, and the weights' sha256 recorded in it
 detects a pair torn by a crash or mixed from two saves.
 
+``load`` also reads a model directory written by the original MatrixSlow's
+Saver (its model file has no ``format_version``); ``original_format`` translates it.
+
 The work is split by job: ``model_writer`` encodes the two files,
 ``atomic_files`` commits them, ``model_reader`` reads and checks them, and
 ``restore`` puts a checked model into a graph.
@@ -28,10 +31,10 @@ class Saver:
 
     Parameters
     ----------
-    root_dir : str or path-like
+    root_dir : str or path-like, default "" (the working directory, as in the book)
     """
 
-    def __init__(self, root_dir):
+    def __init__(self, root_dir=""):
         self.root_dir = Path(root_dir)
 
     def save(
@@ -84,6 +87,16 @@ class Saver:
             already has keep their wiring and only their Variables' values are set.
             An empty graph whose dtype was not chosen takes the saved dtype; a
             graph with its own dtype keeps it and converts the values.
+
+        A model saved by the original MatrixSlow loads too: its node types, names
+        and weights; its metrics are left out, and which Variables are trainable,
+        which it does not record, is inferred (see ``original_format.fixed_variables``).
+
+        Raises
+        ------
+        ModelFileError
+            For a file that is missing, corrupt or inconsistent, naming the file and
+            the field or node at fault; the graph is left as it was.
 
         Returns
         -------

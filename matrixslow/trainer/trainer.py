@@ -6,7 +6,8 @@ import numpy as np
 
 from ..core.batching import as_batch
 from ..core.errors import GraphError, ShapeError
-from .feeding import batches, sample_count
+from .book_forms import BookLines, resolve_batch_size
+from .feeding import PreparedInputs, batches, sample_count
 
 logger = logging.getLogger("matrixslow.trainer")
 
@@ -28,18 +29,23 @@ class Trainer:
     batch_size : int, default 8
         Samples per update. The last batch of an epoch may be smaller; it gets
         its own update with the mean over its samples.
+    batch : int, optional
+        The book's chapter-9 spelling of ``batch_size`` (the original ignored it):
+        used as ``batch_size``, with a warning.
     eval_on_train : bool, default False
         Evaluate ``metrics_ops`` on the test set after every epoch.
     metrics_ops : list of metric nodes, optional
     print_iteration_interval : int, default 100
-        Log the running loss every this many batches (0: never).
+        Report the loss every this many iterations (0: never). An iteration is one
+        forward/backward pass: a mini-batch here, a single sample in the original.
     shuffle : bool, default True
         Shuffle the training samples every epoch.
     seed : int, optional
-        Seeds the shuffling, so that a run can be repeated.
+        Seeds the shuffling. Without it the shuffling seed is drawn from NumPy's
+        global generator, so that ``np.random.seed`` repeats a whole run, as in the book.
     verbose : bool, default True
-        Log lines (logger "matrixslow.trainer") and a progress bar (tqdm, when
-        installed); False silences both.
+        The book's progress lines on stdout, log lines (logger "matrixslow.trainer")
+        and a progress bar (tqdm, when installed); False silences all three.
     eval_batch_size : int, default 256
         Samples per forward pass when evaluating (no gradients, so larger batches
         only cost memory).
@@ -57,11 +63,12 @@ class Trainer:
         loss_op,
         optimizer,
         epoches,
-        batch_size=8,
+        batch_size=None,
         eval_on_train=False,
         metrics_ops=None,
         print_iteration_interval=100,
         *,
+        batch=None,
         shuffle=True,
         seed=None,
         verbose=True,
@@ -72,6 +79,7 @@ class Trainer:
         for node in [*input_x, input_y]:
             if not hasattr(node, "set_value") or getattr(node, "trainable", False):
                 raise GraphError(f"Trainer: {node.describe()} is not a non-trainable input Variable")
+        batch_size = resolve_batch_size(batch_size, batch)
         if int(epoches) < 1 or int(batch_size) < 1:
             raise ValueError(f"Trainer: epoches and batch_size must be positive, got {epoches} and {batch_size}")
         self.inputs = list(input_x)
@@ -84,15 +92,16 @@ class Trainer:
         self.metrics_ops = list(metrics_ops or [])
         self.print_iteration_interval = print_iteration_interval
         self.shuffle = shuffle
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(np.random.randint(2**31) if seed is None else seed)
         self.verbose = verbose
         self.eval_batch_size = int(eval_batch_size)
         self.history = []
+        self.book_lines = BookLines(self)
         self.epoch = 0
         self.global_step = 0  # optimizer updates so far, over all epochs
         self.resume_step = 0  # updates already made before a restart: train() skips that many batches
 
-    # -- the book's entry point -------------------------------------------
+    # -- the book's entry points -------------------------------------------
     def train_and_eval(self, train_x, train_y, test_x=None, test_y=None):
         """Train for ``epoches`` epochs, evaluating after each when asked; returns ``history``.
 
@@ -103,10 +112,25 @@ class Trainer:
         train = self._prepare(train_x, train_y, "train")
         test = self._prepare(test_x, test_y, "test") if test_x is not None and test_y is not None else None
         self._variable_weights_init()
+        self.book_lines.init_finished()
         self.main_loop(train, test)
         return self.history
 
+    def train(self, train_x, train_y):
+        """ONE epoch over ``train_x`` (a dict as in ``train_and_eval``), as in the book; returns its mean loss.
+
+        Like the original's, it neither initialises the weights (``train_and_eval``
+        does) nor looks at ``epoches``, and it reports as epoch ``self.epoch + 1``.
+        ``main_loop`` calls it with ``PreparedInputs`` instead of a dict.
+        """
+        return self._train_epoch(*self._prepared(train_x, train_y, "train"))
+
+    def eval(self, test_x, test_y):
+        """The loss and every metric over ``test_x`` (a dict as in ``train_and_eval``, or ``PreparedInputs``)."""
+        return self._evaluate(*self._prepared(test_x, test_y, "test"))
+
     def main_loop(self, train, test):
+        """Run the epochs over prepared ``(inputs, labels)`` pairs (see ``_prepare``)."""
         for epoch in range(self.epoches):
             self.epoch = epoch
             record = {"epoch": self.epoch + 1, "loss": self.train(*train)}
@@ -116,8 +140,9 @@ class Trainer:
             if self.verbose:
                 logger.info("Epoch %d/%d  %s", self.epoch + 1, self.epoches, _format(record))
 
-    def train(self, inputs, labels):
+    def _train_epoch(self, inputs, labels):
         """One epoch over prepared arrays; returns the mean per-sample training loss."""
+        self.book_lines.train_start(len(labels))
         total_loss, seen = 0.0, 0
         epoch_batches = batches(len(labels), self.batch_size, self.rng if self.shuffle else None)
         for iteration, index in enumerate(self._progress(epoch_batches), start=1):
@@ -127,16 +152,19 @@ class Trainer:
                 self.global_step += 1
                 continue
             self.one_step(inputs, labels, index)
-            total_loss += float(np.sum(self.loss_op.value))
+            batch_loss = float(np.sum(self.loss_op.value))
+            total_loss += batch_loss
             seen += index.size
             self._optimizer_update()
             self.global_step += 1
             self._after_update()
             if self.verbose and self.print_iteration_interval and iteration % self.print_iteration_interval == 0:
+                self.book_lines.iteration(iteration - 1, batch_loss / index.size)
                 logger.info("Epoch %d, iteration %d: mean loss %.4f", self.epoch + 1, iteration, total_loss / seen)
+        self.book_lines.train_finished()
         return total_loss / seen if seen else float("nan")  # nan: the whole epoch was trained before a restart
 
-    def eval(self, inputs, labels):
+    def _evaluate(self, inputs, labels):
         """Evaluate the loss and every metric over prepared arrays, in batches."""
         for metric in self.metrics_ops:
             metric.reset()
@@ -146,6 +174,7 @@ class Trainer:
             total_loss += float(np.sum(self.loss_op.forward()))
             for metric in self.metrics_ops:
                 metric.forward()
+        self.book_lines.evaluation(self.metrics_ops)
         results = {"val_loss": total_loss / len(labels)}
         keys = _metric_keys(self.metrics_ops)
         for key, metric in zip(keys, self.metrics_ops, strict=True):
@@ -181,6 +210,9 @@ class Trainer:
         """Called after every optimizer update, ``global_step`` already counted (checkpoints hook in here)."""
 
     # -- helpers ------------------------------------------------------------
+    def _prepared(self, x, y, what):
+        return (x, y) if isinstance(x, PreparedInputs) else self._prepare(x, y, what)
+
     def _prepare(self, x, y, what):
         inputs = self._prepare_inputs(x, what)
         labels = as_batch(self.input_y, y, f"'{what}_y'")
@@ -190,7 +222,9 @@ class Trainer:
 
     def _prepare_inputs(self, x, what):
         named = self._by_node(x)
-        inputs = [as_batch(node, samples, repr(name)) for node, (name, samples) in zip(self.inputs, named, strict=True)]
+        inputs = PreparedInputs(
+            as_batch(node, samples, repr(name)) for node, (name, samples) in zip(self.inputs, named, strict=True)
+        )
         sample_count({name: array for (name, _), array in zip(named, inputs, strict=True)}, what)
         return inputs
 

@@ -145,6 +145,38 @@ class TestJacobi:
         graph.clear_jacobi()
         np.testing.assert_allclose(w.backward(loss), ((s * (1 - s)) @ x.value.T).reshape(1, 6), rtol=1e-12)
 
+    def test_per_node_backward_keeps_every_asked_gradient_until_clear_jacobi(self, graph):
+        x, w, b, hidden, loss = _scalar_net()
+        s = hidden.forward()
+        w.backward(loss)
+        b.backward(loss)  # the book asks for w, then for b, then reads both
+        np.testing.assert_allclose(w.jacobi, ((s * (1 - s)) @ x.value.T).reshape(1, 6), rtol=1e-12)
+        np.testing.assert_allclose(b.jacobi, (s * (1 - s)).reshape(1, 2), rtol=1e-12)
+        graph.clear_jacobi()
+        assert w.jacobi is None and b.jacobi is None
+
+    def test_per_node_backward_before_clearing_returns_the_gradient_already_computed(self, graph):
+        x, w, b, hidden, loss = _scalar_net()
+        first = w.backward(loss).copy()
+        x.set_value(x.value + 1.0)
+        np.testing.assert_array_equal(w.backward(loss), first)  # the book's cache: clear_jacobi() between samples
+        graph.clear_jacobi()
+        assert not np.allclose(w.backward(loss), first)
+
+    def test_an_optimizer_step_clears_per_node_gradients(self, graph):
+        x, w, b, hidden, loss = _scalar_net()
+        w.backward(loss)
+        optimizer = ms.optimizer.GradientDescent(graph, hidden, 0.1)
+        optimizer.one_step()
+        # The optimizer differentiated `hidden`; w.jacobi is that gradient now, not the old one of `loss`.
+        np.testing.assert_allclose(w.jacobi, optimizer.acc_gradient[w].reshape(1, -1), rtol=1e-12)
+
+    def test_core_backward_still_forgets_older_gradients(self, graph):
+        x, w, b, hidden, loss = _scalar_net()
+        b.backward(loss)
+        ms.core.backward(loss, wrt=[w])
+        assert b.jacobi is None
+
     def test_jacobi_is_none_before_any_backward(self, graph):
         x, w, *_ = _scalar_net()
         assert w.jacobi is None

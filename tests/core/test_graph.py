@@ -199,3 +199,70 @@ class TestSeveralGraphs:
         with pytest.raises(RuntimeError), Graph():
             raise RuntimeError("boom")
         assert ms.core.get_default_graph() is ms.default_graph
+
+
+class TestEditingNodesTheBooksWay:
+    """The book resets graphs by editing ``graph.nodes``; the name index and cached orders follow."""
+
+    def test_nodes_clear_lets_the_next_model_reuse_the_default_names(self, graph):
+        first = Variable((1, 1), init=True)
+        assert first.name == "Variable:0"
+        graph.nodes.clear()
+        assert graph.get("Variable:0") is None
+        second = Variable((1, 1), init=True)
+        assert second.name == "Variable:0" and graph.get("Variable:0") is second
+        assert list(graph.nodes) == [second]
+
+    def test_assigning_a_copied_list_keeps_its_nodes_findable(self, graph):
+        x, w, b, y = _small_net()
+        other = ms.core.Graph()
+        other.nodes = graph.nodes.copy()
+        assert other.get(w.name) is w and other.node_count() == graph.node_count()
+        with pytest.raises(ms.core.GraphError, match="already has a node named 'x'"):
+            Variable((2, 1), name="x", graph=other)
+
+    @pytest.mark.parametrize(
+        "edit",
+        [
+            lambda nodes: nodes.pop(),
+            lambda nodes: nodes.remove(nodes[-1]),
+            lambda nodes: nodes.__delitem__(slice(-1, None)),
+            lambda nodes: nodes.__setitem__(slice(None), nodes[:-1]),
+        ],
+        ids=["pop", "remove", "del", "slice-assign"],
+    )
+    def test_every_list_edit_updates_the_name_index(self, graph, edit):
+        kept = Variable((1, 1), name="kept")
+        Variable((1, 1), name="dropped")
+        edit(graph.nodes)
+        assert graph.get("dropped") is None and graph.get("kept") is kept
+        assert Variable((1, 1), name="dropped").name == "dropped"
+
+    def test_growing_the_list_indexes_the_new_nodes(self, graph):
+        a = Variable((1, 1), name="a")
+        graph.nodes.clear()
+        graph.nodes.extend([a])
+        assert graph.get("a") is a
+        graph.nodes.clear()
+        graph.nodes += [a]
+        assert graph.get("a") is a and isinstance(graph.nodes, type(ms.core.Graph().nodes))
+        graph.nodes.clear()
+        graph.nodes.insert(0, a)
+        assert graph.get("a") is a
+
+    def test_an_edit_invalidates_cached_topological_orders(self, graph):
+        x, w, b, y = _small_net()
+        ms.core.topological_order(y)
+        version = graph.version
+        graph.nodes.append(Variable((1, 1), name="spare", graph=ms.core.Graph()))
+        assert graph.version > version and not graph._order_cache
+
+    def test_a_graph_with_an_edited_list_still_pickles(self, graph):
+        import pickle
+
+        x, w, b, y = _small_net()
+        graph.nodes.pop()
+        copy = pickle.loads(pickle.dumps(graph))
+        assert [node.name for node in copy.nodes] == [node.name for node in graph.nodes]
+        assert copy.get(w.name) is next(node for node in copy.nodes if node.name == w.name)
+        Variable((1, 1), name=y.name, graph=copy)  # the popped name is free in the copy too

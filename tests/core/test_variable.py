@@ -81,13 +81,33 @@ class TestInit:
     def test_without_init_there_is_no_value(self, graph):
         assert Variable((2, 3)).value is None
 
-    def test_init_draws_normal_values_scaled_to_the_shape(self, graph):
+    def test_init_true_is_the_books_normal_with_std_0_001(self, graph):
+        np.random.seed(3)
         w = Variable((200, 300), init=True)
         assert w.value.shape == (200, 300)
         assert w.value.dtype == np.float64
+        np.random.seed(3)
+        np.testing.assert_array_equal(w.value, np.random.normal(0, 0.001, (200, 300)))
+
+    def test_init_glorot_draws_normal_values_scaled_to_the_shape(self, graph):
+        w = Variable((200, 300), init="glorot")
         expected_std = np.sqrt(2.0 / (200 + 300))
         assert abs(w.value.std() - expected_std) < 0.02 * expected_std
         assert abs(w.value.mean()) < 0.05 * expected_std
+
+    def test_init_zeros_ones_and_a_callable(self, graph):
+        np.testing.assert_array_equal(Variable((2, 3), init="zeros").value, np.zeros((2, 3)))
+        np.testing.assert_array_equal(Variable((2, 3), init="ones").value, np.ones((2, 3)))
+        made = Variable((2, 3), init=lambda dim: np.full(dim, 7.0)).value
+        np.testing.assert_array_equal(made, np.full((2, 3), 7.0))
+
+    def test_an_unknown_init_is_refused_naming_the_variable(self, graph):
+        with pytest.raises(ValueError, match=r"Variable 'w': init must be True, False, 'glorot'.*got 'xavier'"):
+            Variable((2, 3), init="xavier", name="w")
+
+    def test_a_callable_init_of_the_wrong_shape_is_refused(self, graph):
+        with pytest.raises(ShapeError, match=r"Variable 'w': set_value got shape \(3, 2\), expected dim \(2, 3\)"):
+            Variable((2, 3), init=lambda dim: np.zeros((3, 2)), name="w")
 
     def test_init_follows_the_global_numpy_seed(self, graph):
         np.random.seed(7)
@@ -120,3 +140,61 @@ class TestDim:
         x.set_value(np.zeros((5, 3, 2)))
         assert x.dimension() == 6
         assert x.shape() == (5, 3, 2)
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+class TestBookValueReads:
+    """The book reads np.matrix attributes on values; ``forward()`` leaves a value that has them."""
+
+    def test_forward_value_answers_dot_a_and_a1_with_plain_arrays(self, graph):
+        x = Variable((2, 1), trainable=False)
+        x.set_value(np.asmatrix([[1.0, 2.0]]).T)
+        doubled = Add(x, x)
+        doubled.forward()
+        assert type(doubled.value.A) is np.ndarray and type(doubled.value.A1) is np.ndarray
+        np.testing.assert_array_equal(doubled.value.A, [[2.0], [4.0]])
+        np.testing.assert_array_equal(doubled.value.A1, [2.0, 4.0])
+        np.testing.assert_array_equal(doubled.value.getA1(), [2.0, 4.0])
+        assert doubled.value[1, 0] == 4.0 and isinstance(doubled.value, np.ndarray)
+
+    def test_the_engine_keeps_its_own_arrays_plain(self, graph):
+        x = Variable((2, 1), trainable=False)
+        x.set_value(np.ones((2, 1)))
+        w = Variable((2, 2), init=True)
+        loss = MatMul(w, x)
+        ms.core.backward(loss)  # the optimizers' path: no BookValue anywhere
+        assert all(type(node.value) is np.ndarray for node in graph.nodes)
+        assert type(w.grad) is np.ndarray
+
+    def test_values_computed_on_the_way_read_the_books_way_too(self, graph):
+        x = Variable((2, 1), trainable=False)
+        x.set_value(np.ones((2, 1)))
+        w = Variable((2, 2), init=True)
+        hidden = MatMul(w, x)
+        loss = Add(hidden, hidden)
+        loss.forward()
+        np.testing.assert_array_equal(hidden.value.A1, (w.value @ x.value).ravel())
+        assert type(x.value) is np.ndarray, "a Variable keeps the array it was given"
+
+    def test_arithmetic_on_book_values_gives_plain_arrays(self, graph):
+        # So the subclass cannot spread into the weights through an update like w - lr * grad.
+        x = Variable((2, 1), trainable=False)
+        x.set_value(np.ones((2, 1)))
+        doubled = Add(x, x)
+        doubled.forward()
+        assert type(doubled.value * 2) is np.ndarray and type(np.exp(doubled.value)) is np.ndarray
+        assert type(doubled.value - np.ones((2, 1))) is np.ndarray
+
+    def test_weights_stay_plain_through_the_books_loop(self, graph):
+        x = Variable((2, 1), trainable=False)
+        x.set_value(np.ones((2, 1)))
+        w = Variable((1, 2), init=True)
+        loss = MatMul(w, x)
+        optimizer = ms.optimizer.Adam(graph, loss, 0.1)
+        for _ in range(2):
+            loss.forward()
+            w.backward(loss)
+            w.set_value(w.value - 0.1 * w.jacobi.T.reshape(w.shape()))
+            optimizer.one_step()
+            optimizer.update()
+        assert type(w.value) is np.ndarray and type(w.grad) is np.ndarray

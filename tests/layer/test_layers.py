@@ -19,12 +19,21 @@ def _leaky_relu(z):
 
 
 class TestFullyConnected:
-    def test_creates_weights_of_size_by_input_size_and_a_zero_bias(self, graph):
+    def test_weights_then_bias_drawn_from_the_books_normal(self, graph):
         x = _input((4, 1), np.ones((4, 1)))
+        np.random.seed(5)
         ms.layer.fc(x, 4, 10, "ReLU")
         weights, bias = ms.core.get_trainable_variables_from_graph()
-        assert weights.value.shape == (10, 4)
-        np.testing.assert_array_equal(bias.value, np.zeros((10, 1)))
+        np.random.seed(5)
+        np.testing.assert_array_equal(weights.value, np.random.normal(0, 0.001, (10, 4)))
+        np.testing.assert_array_equal(bias.value, np.random.normal(0, 0.001, (10, 1)))
+
+    def test_the_zoo_initialisation_by_keyword(self, graph):
+        x = _input((4, 1), np.ones((4, 1)))
+        ms.layer.fc(x, 4, 300, "ReLU", weights_init="glorot", bias_init="zeros")
+        weights, bias = ms.core.get_trainable_variables_from_graph()
+        assert abs(weights.value.std() - np.sqrt(2.0 / 304)) < 0.05 * np.sqrt(2.0 / 304)
+        np.testing.assert_array_equal(bias.value, np.zeros((300, 1)))
 
     @pytest.mark.parametrize(
         ("activation", "function"),
@@ -84,6 +93,14 @@ class TestConvolution:
                 + 0.5 * index
             )
             np.testing.assert_allclose(feature_map.forward(), expected, rtol=1e-12)
+
+    def test_kernels_and_biases_drawn_from_the_books_normal_in_the_books_order(self, graph):
+        inputs = [_input((5, 5), np.ones((5, 5))) for _ in range(2)]
+        np.random.seed(2)
+        ms.layer.conv(inputs, (5, 5), 2, (3, 3), None)
+        np.random.seed(2)
+        for variable in ms.core.get_trainable_variables_from_graph():  # kernel, kernel, bias; kernel, kernel, bias
+            np.testing.assert_array_equal(variable.value, np.random.normal(0, 0.001, variable.dim))
 
     def test_an_unknown_activation_builds_nothing(self, graph):
         x = _input((4, 4), np.ones((4, 4)))

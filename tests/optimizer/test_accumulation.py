@@ -173,7 +173,12 @@ class TestConstruction:
             (ms.optimizer.Adam, {"beta_1": 1.0}, "beta_1 must be between 0 and 1"),
             (ms.optimizer.Adam, {"beta_2": -0.9}, "beta_2 must be between 0 and 1"),
             (ms.optimizer.Adam, {"learning_rate": -1}, "learning_rate must be positive"),
-            (ms.optimizer.Adam, {"epsilon": 0.0}, "epsilon must be positive"),
+            (ms.optimizer.Adam, {"epsilon": 0.0}, "epsilon and epsilon_root must be non-negative and not both zero"),
+            (
+                ms.optimizer.Adam,
+                {"epsilon_root": -1e-10},
+                "epsilon and epsilon_root must be non-negative and not both zero",
+            ),
         ],
     )
     def test_bad_hyperparameters_are_named(self, graph, linear, optimizer_type, settings, field):

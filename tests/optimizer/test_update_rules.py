@@ -74,13 +74,14 @@ def rmsprop(lr, beta, eps):
     return step
 
 
-def adam(lr, beta_1, beta_2, eps):
+def adam(lr, beta_1, beta_2, eps, bias_correction=True, eps_root=0.0):
     def step(param, grad, state, t):
         state["m"] = beta_1 * state.get("m", 0.0) + (1 - beta_1) * grad
         state["v"] = beta_2 * state.get("v", 0.0) + (1 - beta_2) * grad**2
-        m_hat = state["m"] / (1 - beta_1**t)
-        v_hat = state["v"] / (1 - beta_2**t)
-        return param - lr * m_hat / (np.sqrt(v_hat) + eps)
+        m_hat, v_hat = state["m"], state["v"]
+        if bias_correction:  # the book's Adam (bias_correction=False) uses the raw moments
+            m_hat, v_hat = m_hat / (1 - beta_1**t), v_hat / (1 - beta_2**t)
+        return param - lr * m_hat / (np.sqrt(v_hat + eps_root) + eps)
 
     return step
 
@@ -100,6 +101,24 @@ RULES = [
         {"learning_rate": 0.1, "beta_1": 0.8, "beta_2": 0.95, "epsilon": 0.5},
         adam(0.1, 0.8, 0.95, 0.5),
         id="Adam",
+    ),
+    pytest.param(
+        ms.optimizer.Adam,
+        {"learning_rate": 0.1, "beta_1": 0.8, "beta_2": 0.95, "epsilon": 0.5, "bias_correction": False},
+        adam(0.1, 0.8, 0.95, 0.5, bias_correction=False),
+        id="Adam-uncorrected",
+    ),
+    pytest.param(
+        ms.optimizer.Adam,
+        {"learning_rate": 0.1, "epsilon": 0.5, "epsilon_root": 0.25},
+        adam(0.1, 0.9, 0.99, 0.5, eps_root=0.25),
+        id="Adam-epsilon-root",
+    ),
+    pytest.param(
+        ms.optimizer.Adam,
+        {"learning_rate": 0.1, **ms.optimizer.BOOK_ADAM},
+        adam(0.1, 0.9, 0.99, 0.0, bias_correction=False, eps_root=1e-10),
+        id="Adam-book",
     ),
     pytest.param(ms.optimizer.Momentum, {"learning_rate": 0.05}, momentum(0.05, 0.9), id="Momentum-defaults"),
     pytest.param(ms.optimizer.AdaGrad, {"learning_rate": 0.3}, adagrad(0.3, 1e-10), id="AdaGrad-defaults"),

@@ -1,0 +1,24 @@
+"""The book's serving names (chapter 10), as thin aliases of ``serving``.
+
+The book's programs import::
+
+    import matrixslow_serving as mss
+    from matrixslow_serving.exporter import Exporter
+    from matrixslow_serving.serving import serving_pb2, serving_pb2_grpc
+
+    mss.serving.MatrixSlowServer(host, root_dir, model_file_name, weights_file_name).serve()
+
+``exporter.Exporter`` is ``serving.Exporter``. ``serving`` holds ``MatrixSlowServer`` (the book's
+server over ``serving``'s store, batcher and gRPC front end), the book's wire protocol
+(``serving_pb2``, ``serving_pb2_grpc``: service ``matrixslow.serving.MatrixSlowServing``) and the
+adapter answering it. Needs ``pip install matrixslow[serving]``.
+"""
+
+from ._our_serving import use_our_serving_package
+
+use_our_serving_package()  # before anything below imports it: see _our_serving
+
+from . import exporter, serving  # noqa: E402
+from .exporter import Exporter  # noqa: E402
+
+__all__ = ["Exporter", "exporter", "serving"]
