@@ -17,7 +17,7 @@ import os
 from benchmark import machine
 from benchmark.stats import engine_ratios, scaling_fits
 
-RATIO_KINDS = ("engine_step", "engine_step_large", "mlp_epoch")
+RATIO_KINDS = ("engine_step", "engine_step_large", "mlp_epoch", "book_loop")
 
 
 def pytest_addoption(parser):
@@ -37,7 +37,7 @@ def pytest_configure(config):
 # Engine cases first: processes the distributed and serving cases start (MPI, gRPC servers) can take a
 # moment to go away, and must not be running while a single-process case is timed.
 MODULE_ORDER = (
-    "test_operators", "test_engine_step", "test_sklearn_mlp", "test_scaling", "test_memory",
+    "test_operators", "test_engine_step", "test_book_loop", "test_sklearn_mlp", "test_scaling", "test_memory",
     "test_dist_allreduce", "test_dist_ps", "test_dist_training", "test_serving",
 )  # fmt: skip
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import numpy as np
 
-BASELINE_ENGINES = ("numpy", "sklearn")
+BASELINE_ENGINES = ("numpy", "sklearn", "plain_values")
 
 
 def engine_ratios(records, kinds=None):

@@ -87,6 +87,27 @@ def engine_vs_sklearn(run):
     ]
 
 
+def book_loops(run):
+    rows = stats.engine_ratios(run.records, kinds=("book_loop",))
+    if not rows:
+        return []
+    body = [
+        (row["extra_info"]["model"], ms(row["median"]), ms(row["baseline_median"]), ratio(row["ratio"]))
+        for row in sorted(rows, key=lambda row: row["extra_info"]["model"])
+    ]
+    return [
+        "## The book's per-sample loops: values readable as `.A`",
+        "",
+        "The book's own loops (chapter 2's ADALINE trained by hand, chapter 5's evaluation), one sample at a "
+        "time, with `node.forward()`, which leaves every value it computed answering `.A`/`.A1`, beside the same "
+        "loop on plain values (`benchmark/book_loops.py`). Ratio = forward() median / plain median. The engine's "
+        "own training step never wraps (see the first table).",
+        "",
+        *table(["loop", "forward() ms", "plain values ms", "ratio"], body),
+        "",
+    ]
+
+
 def batching_gain(run):
     rows = stats.batching_gains(run.records)
     if not rows:
@@ -331,6 +352,6 @@ def memory(run):
 
 
 SECTIONS = (
-    engine_vs_numpy, engine_vs_sklearn, batching_gain, operators, scaling, distributed_training, allreduce,
-    parameter_server, serving, memory,
+    engine_vs_numpy, engine_vs_sklearn, book_loops, batching_gain, operators, scaling, distributed_training,
+    allreduce, parameter_server, serving, memory,
 )  # fmt: skip
