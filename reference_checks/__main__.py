@@ -25,13 +25,21 @@ def parse_args(argv=None):
         "its directory is created); by default nothing is written",
     )
     parser.add_argument("--rows", nargs="+", metavar="NAME", choices=list(ROWS), help="only these rows: %(choices)s")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a progress bar on stderr (default: only when stderr is a terminal, so redirected logs stay clean)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     names = args.rows or list(ROWS)
-    with tqdm(total=len(names), desc="reference rows", file=sys.stderr) as bar:
+    # disable=None: tqdm draws only when its file is a terminal; its carriage returns would litter a log file.
+    disable = None if args.progress is None else not args.progress
+    with tqdm(total=len(names), desc="reference rows", file=sys.stderr, disable=disable) as bar:
         results = run_table(names, quick=args.quick, progress=lambda name: (bar.set_postfix_str(name), bar.update()))
     markdown = to_markdown(results, quick=args.quick)
     print(markdown)

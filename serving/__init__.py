@@ -13,11 +13,21 @@ and ask it::
 Modules, one job each: ``exporter`` (signatures), ``model_store`` (versions, hot swap),
 ``validation`` (request checks), ``batcher`` (dynamic batching, the one thread that runs
 the graph), ``predict`` (one request's path), ``grpc_server`` / ``http_server`` (front
-ends), ``metrics`` (Prometheus), ``server`` (wiring), ``client``, ``__main__`` (the command).
-Needs ``pip install matrixslow[serving]``.
+ends), ``metrics`` (Prometheus), ``server`` (wiring), ``client``, ``__main__`` (the command),
+``settings`` (its choices and defaults). Exporting needs only the engine; serving and asking
+need the ``serving`` extra (in the checkout: ``pip install -e ".[serving]"``), and without it
+the first import that needs gRPC raises ``matrixslow.extras.MissingExtraError``, which says so.
 """
 
-from .client import Client, ServingError
 from .exporter import Exporter, read_signature
 
 __all__ = ["Client", "Exporter", "ServingError", "read_signature"]
+
+
+def __getattr__(name):
+    # The client imports gRPC: only on first use, so `import serving` (and `python -m serving --help`) need none.
+    if name in ("Client", "ServingError"):
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

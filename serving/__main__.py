@@ -1,7 +1,8 @@
 """``python -m serving --model-dir DIR`` (or ``matrixslow-serving``): serve a saved model over gRPC and HTTP.
 
 Exit status: 0 after SIGTERM or SIGINT (requests in flight are finished first), 2 when the
-model directory has no loadable version or a port cannot be bound (the message says why).
+model directory has no loadable version, a port cannot be bound or the ``serving`` extra is
+not installed (the message says why). ``--help`` works without the extra.
 """
 
 import argparse
@@ -11,10 +12,9 @@ import signal
 import sys
 import threading
 
-from .batcher import BATCH_WAITS
-from .errors import ModelLoadError
-from .server import ServingApp, ServingConfig
-from .validation import DEFAULT_MAX_REQUEST_BYTES
+from matrixslow.extras import MissingExtraError, needs_extra
+
+from .settings import BATCH_WAITS, DEFAULT_MAX_REQUEST_BYTES
 
 
 def parse_args(argv):
@@ -52,6 +52,13 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:  # after parsing, so --help and flag errors need no gRPC
+        with needs_extra("serving", "python -m serving"):
+            from .errors import ModelLoadError
+            from .server import ServingApp, ServingConfig
+    except MissingExtraError as error:
+        print(f"matrixslow-serving: cannot start: {error}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     model_name = args.model_name or os.path.basename(os.path.normpath(args.model_dir))
     config = ServingConfig(

@@ -35,10 +35,9 @@ import time
 import numpy as np
 
 from .errors import DeadlineExpired, InvalidRequest, QueueFull, RequestError, ShuttingDown
+from .settings import BATCH_WAITS
 
 log = logging.getLogger("serving.batcher")
-
-BATCH_WAITS = ("adaptive", "always")
 
 
 class Pending:

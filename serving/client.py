@@ -3,12 +3,15 @@
 import contextlib
 import time
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from matrixslow.extras import needs_extra
 
-from matrixslow.dist.tensors import GRPC_MAX_MESSAGE_BYTES, channel_options, from_proto, to_proto
+with needs_extra("serving", __name__):
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from .proto import serving_pb2, serving_pb2_grpc
+    from matrixslow.dist.tensors import GRPC_MAX_MESSAGE_BYTES, channel_options, from_proto, to_proto
+
+    from .proto import serving_pb2, serving_pb2_grpc
 
 
 class ServingError(RuntimeError):

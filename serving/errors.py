@@ -1,6 +1,9 @@
 """The errors of the serving stack, each mapped to one gRPC status code and one HTTP status."""
 
-import grpc
+from matrixslow.extras import needs_extra
+
+with needs_extra("serving", __name__):
+    import grpc
 
 
 class RequestError(Exception):

@@ -25,6 +25,7 @@ from matrixslow.dist.tensors import bind, from_proto, server_options, to_proto
 
 from .errors import InvalidRequest, RequestError
 from .loop_completions import LoopCompletions
+from .ports import check_can_listen
 from .proto import serving_pb2
 
 SERVICE_NAME = "serving.ModelService"
@@ -175,9 +176,17 @@ class GrpcServer:
     max_queue : int
         The batcher's queue bound. Beyond ``max_queue + EXTRA_RPCS`` concurrent RPCs gRPC
         itself answers RESOURCE_EXHAUSTED.
+    port_flag : str, optional
+        The command-line flag that sets ``port``, named when the port cannot be bound.
+
+    Raises
+    ------
+    serving.ports.PortUnavailable
+        When ``host:port`` cannot be bound (checked before gRPC tries, see ``serving.ports``).
     """
 
-    def __init__(self, predictor, status, host, port, max_request_bytes, max_queue):
+    def __init__(self, predictor, status, host, port, max_request_bytes, max_queue, port_flag=None):
+        check_can_listen(host, port, "the gRPC server", port_flag)
         self.address = f"{host}:{port}"
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="serving-grpc", daemon=True)

@@ -9,8 +9,9 @@ Routes
     ``{input name: value}`` or, for a one-input model, the bare value, answered
     ``{"predictions": [...]}`` with one entry per instance (the bare output for a one-output
     model, else a dict). ``"output_names": [...]`` picks outputs. Errors are
-    ``{"error": message}`` with 400 (bad request), 404 (unknown model or path),
-    413 (body too large), 429 (queue full), 500.
+    ``{"error": message}`` with 400 (bad request; an empty or chunked body, a bad Content-Length),
+    404 (unknown model or path), 405 (a route asked with the method it does not take,
+    with an ``Allow`` header), 413 (body too large), 429 (queue full), 500.
 ``GET /v1/models/NAME``
     The model status (version, signature, counters), as the gRPC ModelStatus gives it.
 ``GET /metrics``
@@ -28,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 
 from .errors import InvalidRequest, ModelNotFound, RequestError
+from .ports import listen_error
 
 PREFIX = "/v1/models/"
 
@@ -83,13 +85,17 @@ class ServingHTTPServer(ThreadingHTTPServer):
     block_on_close = True
     allow_reuse_address = True
 
-    def __init__(self, address, predictor, status, metrics, max_body_bytes):
+    def __init__(self, address, predictor, status, metrics, max_body_bytes, port_flag=None):
+        """Bind ``address`` (host, port); serving.ports.PortUnavailable, naming ``port_flag``, if it cannot."""
         self.predictor = predictor
         self.status = status
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.stopping = False
-        super().__init__(address, RequestHandler)
+        try:
+            super().__init__(address, RequestHandler)
+        except OSError as error:
+            raise listen_error("the HTTP server", *address, error, port_flag) from None
 
     def start(self):
         self._thread = threading.Thread(target=self.serve_forever, name="serving-http", daemon=True)
@@ -115,16 +121,17 @@ class RequestHandler(BaseHTTPRequestHandler):
         pass  # one line per request on stderr is noise; /metrics counts them
 
     def do_GET(self):  # noqa: N802 (the stdlib method name)
-        if self.path == "/metrics":
-            body, content_type = self.server.metrics.exposition()
-            self._send(200, body, content_type)
-            return
-        name = self.path[len(PREFIX) :] if self.path.startswith(PREFIX) else None
+        route, name = _route(self.path)
         try:
-            if name is None or "/" in name or ":" in name:
-                raise ModelNotFound(f"no route GET {self.path}; try GET {PREFIX}NAME or GET /metrics")
+            _check_method("GET", self.path, route)
+            if route == "metrics":
+                body, content_type = self.server.metrics.exposition()
+                self._send(200, body, content_type)
+                return
             self.server.predictor.check_name(name)
             self._send_json(200, self.server.status())
+        except _WrongMethod as error:
+            self._send_json(405, {"error": str(error)}, {"Allow": error.allow})
         except RequestError as error:
             self._send_json(error.http_status, {"error": error.message})
 
@@ -133,13 +140,20 @@ class RequestHandler(BaseHTTPRequestHandler):
         code = "OK"
         try:
             body = self._read_body()
-            if not (self.path.startswith(PREFIX) and self.path.endswith(":predict")):
-                raise ModelNotFound(f"no route POST {self.path}; try POST {PREFIX}NAME:predict")
-            self.server.predictor.check_name(self.path[len(PREFIX) : -len(":predict")])
+            route, name = _route(self.path)
+            _check_method("POST", self.path, route)
+            self.server.predictor.check_name(name)
+            if not body:
+                raise InvalidRequest(
+                    'the body is empty; POST a JSON object such as {"inputs": {"x": ...}} or {"instances": [...]}'
+                )
             self._send_json(200, self._predict(body))
         except RequestError as error:
             code = error.code.name
             self._send_json(error.http_status, {"error": error.message})
+        except _WrongMethod as error:
+            code = "UNIMPLEMENTED"
+            self._send_json(405, {"error": str(error)}, {"Allow": error.allow})
         except _BodyTooLarge as error:
             code = "RESOURCE_EXHAUSTED"
             self.close_connection = True  # the unread body would be taken for the next request
@@ -150,11 +164,18 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.server.metrics.record_request("http", code, time.perf_counter() - started)
 
     def _read_body(self):
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            raise InvalidRequest("a POST needs a Content-Length header (chunked bodies are not supported)") from None
-        if length > self.server.max_body_bytes or length < 0:
+        """The request's body: b"" when it has none; InvalidRequest for a body we cannot delimit."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True  # the unread chunks would be taken for the next request
+            raise InvalidRequest("chunked bodies are not supported; send the body with a Content-Length header")
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""  # HTTP/1.1: a request with neither header has no body
+        if not length.strip().isdigit():
+            self.close_connection = True
+            raise InvalidRequest(f"the Content-Length header {length!r} is not a number of bytes")
+        length = int(length)
+        if length > self.server.max_body_bytes:
             raise _BodyTooLarge(f"the body of {length} bytes exceeds the limit of {self.server.max_body_bytes} bytes")
         return self.rfile.read(length)
 
@@ -202,19 +223,60 @@ class RequestHandler(BaseHTTPRequestHandler):
         ]
         return {"model_version": version, "predictions": predictions}
 
-    def _send_json(self, status, payload):
-        self._send(status, json.dumps(payload).encode(), "application/json")
+    def _send_json(self, status, payload, headers=None):
+        self._send(status, json.dumps(payload).encode(), "application/json", headers)
 
-    def _send(self, status, body, content_type):
+    def _send(self, status, body, content_type, headers=None):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
         if self.server.stopping:
             self.close_connection = True
+        if self.close_connection:  # stopping, or a body left unread: tell the client not to reuse the connection
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 
 
+# Each route and the one method it takes; what to try instead of a path that is no route (404)
+# and instead of a route asked with the other method (405).
+ROUTE_METHODS = {"predict": "POST", "status": "GET", "metrics": "GET"}
+TRY = {"POST": f"try POST {PREFIX}NAME:predict", "GET": f"try GET {PREFIX}NAME or GET /metrics"}
+INSTEAD = {"POST": "send the inputs as a JSON body with POST", "GET": f"predictions are POST {PREFIX}NAME:predict"}
+
+
+def _route(path):
+    """(route, model name) for ``path``: a key of ROUTE_METHODS, or None for a path that is no route."""
+    if path == "/metrics":
+        return "metrics", None
+    name = path[len(PREFIX) :] if path.startswith(PREFIX) else ""
+    if name.endswith(":predict"):
+        name, route = name[: -len(":predict")], "predict"
+    else:
+        route = "status"
+    if not name or "/" in name or ":" in name:
+        return None, None
+    return route, name
+
+
+def _check_method(method, path, route):
+    """ModelNotFound (404) for no route, _WrongMethod (405) for a route that takes the other method."""
+    if route is None:
+        raise ModelNotFound(f"no route {method} {path}; {TRY[method]}")
+    allowed = ROUTE_METHODS[route]
+    if method != allowed:
+        raise _WrongMethod(allowed, f"{method} {path}: this route takes {allowed} only; {INSTEAD[allowed]}")
+
+
 class _BodyTooLarge(Exception):
     pass
+
+
+class _WrongMethod(Exception):
+    """A route that exists, asked with the wrong method: 405 with ``Allow: allow``."""
+
+    def __init__(self, allow, message):
+        super().__init__(message)
+        self.allow = allow

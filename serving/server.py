@@ -16,6 +16,7 @@ from .grpc_server import GrpcServer
 from .http_server import ServingHTTPServer
 from .metrics import Metrics
 from .model_store import ModelStore
+from .ports import PortUnavailable
 from .predict import Predictor
 from .validation import DEFAULT_MAX_REQUEST_BYTES
 
@@ -63,8 +64,12 @@ class ServingApp:
         self.http = None
 
     def start(self):
-        """Load the model and start serving; raises ModelLoadError, or RuntimeError/OSError (port taken), first."""
+        """Load the model and start serving; raises ModelLoadError, or PortUnavailable naming the port and its flag."""
         config = self.config
+        if config.http_port == config.port != 0:
+            raise PortUnavailable(
+                f"--port and --http-port are both {config.port}; the gRPC and the HTTP server need a port each"
+            )
         self.store.load_initial()
         self.batcher = Batcher(
             self.store,
@@ -75,15 +80,21 @@ class ServingApp:
             config.batch_wait,
         )
         predictor = Predictor(self.model_name, self.store, self.batcher, self.metrics, config.max_request_bytes)
-        self.grpc = GrpcServer(
-            predictor, self.status, config.host, config.port, config.max_request_bytes, config.max_queue
-        )
         if config.http_port is not None:
             # JSON spells a float64 in up to ~25 characters where the wire format needs 8 bytes.
             max_body = 4 * config.max_request_bytes
             self.http = ServingHTTPServer(
-                (config.host, config.http_port), predictor, self.status, self.metrics, max_body
+                (config.host, config.http_port), predictor, self.status, self.metrics, max_body, "--http-port"
             )
+        try:
+            self.grpc = GrpcServer(
+                predictor, self.status, config.host, config.port, config.max_request_bytes, config.max_queue, "--port"
+            )
+        except BaseException:
+            if self.http is not None:
+                self.http.server_close()  # bound but never served: free its port
+                self.http = None
+            raise
         self.batcher.start()
         self.grpc.start()
         if self.http is not None:

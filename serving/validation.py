@@ -13,12 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InvalidRequest
+from .settings import DEFAULT_MAX_REQUEST_BYTES
 
 ACCEPTED_DTYPES = ("float32", "float64")
-
-# Requests above this many bytes of input values are refused (a flag of the server);
-# 128 MiB lets the 64 MB tensors the issue asks for through.
-DEFAULT_MAX_REQUEST_BYTES = 128 * 2**20
 
 
 @dataclass(frozen=True)

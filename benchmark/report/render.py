@@ -5,6 +5,11 @@ from pathlib import Path
 from .charts import CHARTS
 from .tables import SECTIONS
 
+# The committed report (latest.md and its charts) is a full run's; quick and tiny runs, and runs of an
+# unknown level, go to a folder of their own under it, which .gitignore leaves untracked.
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+UNTRACKED_LEVELS = ("quick", "tiny")
+
 HOW_TO_RUN = (
     "Produced by `tox -e bench` (or `tox -e bench -- --quick`): pytest-benchmark cases in `benchmark/`, rendered by "
     "`python -m benchmark.report`. Times are medians; every ratio compares cases of this same run."
@@ -26,6 +31,14 @@ def header(run):
         HOW_TO_RUN,
         "",
     ]
+
+
+def default_directory(level):
+    """Where a run's report goes without ``--out``: ``benchmark/results`` for a full run, else
+    ``benchmark/results/quick``, ``.../tiny`` or ``.../unknown`` (a level this suite does not record)."""
+    if level == "full":
+        return RESULTS
+    return RESULTS / (level if level in UNTRACKED_LEVELS else "unknown")
 
 
 def render_report(run, directory, name="latest"):

@@ -5,7 +5,10 @@
 
 Each worker trains on its own shard of a synthetic 3-class problem with the trainer that fits
 the launch mode (ring allreduce, or parameter server), then prints the SHA-256 of its final
-weights: synchronous data parallelism leaves every worker with the very same weights.
+weights: synchronous data parallelism leaves every worker with the very same weights. The final
+loss it prints is the loss those weights give on every worker's samples, so an interrupted and
+resumed job prints the figure of an unbroken one. Run again with the same ``--checkpoint-dir``
+once finished, the job trains nothing and says so.
 """
 
 import argparse
@@ -53,6 +56,15 @@ def slow_down(trainer, seconds):
     trainer._optimizer_update = slow_update
 
 
+def finished_line(trainer, checkpoint_dir):
+    """The one line a rerun of a finished job prints instead of training."""
+    if trainer.resume_step == trainer.last_step:
+        where = f"{checkpoint_dir} holds its last step, {trainer.last_step}"
+    else:
+        where = f"{checkpoint_dir} holds step {trainer.resume_step}, past its last step {trainer.last_step}"
+    return f"job already finished: {where}; nothing trained, weights left as saved (more --epochs train on)"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=2)
@@ -85,10 +97,14 @@ def main(argv=None):
         trainer.train_and_eval({"x": features}, labels)
     finally:
         trainer.close()
-    if trainer.resume_step:
-        print(f"resumed from checkpoint step {trainer.resume_step}", flush=True)
-    print(f"trained to step {trainer.global_step}", flush=True)
-    print(f"final loss {trainer.history[-1]['loss']:.4f}", flush=True)
+    if trainer.already_finished:
+        if place.index == 0:  # one line for the job: every worker holds the same checkpoint
+            print(finished_line(trainer, place.checkpoint_dir), flush=True)
+    else:
+        if trainer.resume_step:
+            print(f"resumed from checkpoint step {trainer.resume_step}", flush=True)
+        print(f"trained to step {trainer.global_step}", flush=True)
+    print(f"final loss {trainer.final_loss:.4f}", flush=True)
     print(f"weights sha256 {weights_checksum(graph)}", flush=True)
 
 

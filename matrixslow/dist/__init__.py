@@ -1,7 +1,8 @@
 """Distributed training over gRPC.
 
-Needs the optional ``dist`` extra (``pip install matrixslow[dist]``); ``import matrixslow``
-never imports this package, so the engine runs without gRPC installed.
+Needs the optional ``dist`` extra (``pip install -e ".[dist]"`` in the checkout): without it the
+first import that needs gRPC raises ``matrixslow.extras.MissingExtraError``, which says so. ``import
+matrixslow`` never imports this package, so the engine runs without gRPC installed.
 
 - ``matrixslow.dist.proto``: the message and service definitions (generated code committed).
 - ``matrixslow.dist.tensors``: NumPy arrays to ``Tensor`` messages and back, raw little-endian.

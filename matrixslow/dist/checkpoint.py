@@ -1,4 +1,4 @@
-"""Checkpoints of a distributed job: worker 0 saves the model every K steps, a restarted job resumes.
+"""Checkpoints of a distributed job: worker 0 saves the model every K steps and at the last, a restarted job resumes.
 
 Each checkpoint is a Saver directory ``DIR/step-<n>`` (model.json and weights.npz, both
 written atomically, the weights' sha256 recorded in model.json), so a process killed in
@@ -6,7 +6,8 @@ the middle of a save leaves the previous checkpoints as they were. Only the newe
 kept. The optimizer's state (momentum, Adam's moments and step count) goes beside them in
 ``optimizer.npz``, written before model.json and named with its sha256 in model.json's meta,
 so restoring gives back the weights, the step and the optimizer, and training carries on
-exactly as if it had never stopped.
+exactly as if it had never stopped. The job's last step is always saved, so a job started again
+after it finished finds nothing left to train.
 """
 
 import hashlib
@@ -45,9 +46,9 @@ class Checkpoints:
         self.every = int(every)
         self.keep = int(keep)
 
-    def due(self, step):
-        """True when ``step`` (updates made so far) is a multiple of ``every``."""
-        return step > 0 and step % self.every == 0
+    def due(self, step, last_step=None):
+        """True when ``step`` (updates made so far) is a multiple of ``every``, or is the job's ``last_step``."""
+        return step > 0 and (step % self.every == 0 or step == last_step)
 
     def save(self, graph, step, optimizer=None):
         """Save ``graph`` (and ``optimizer``'s state) as the checkpoint of ``step``; keep the newest ``keep``."""

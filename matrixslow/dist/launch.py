@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 
+from ..extras import MissingExtraError, require_extra
 from . import cluster
 
 LOOPBACK = "127.0.0.1"
@@ -256,6 +257,8 @@ def main(argv=None):
         "checkpoint_every": args.checkpoint_every,
     }
     try:
+        # Every worker and shard needs gRPC: one line now, instead of a traceback from each of them.
+        require_extra("dist", parser.prog)
         if args.serve_ps:  # a shard started by run_local: its place is in the environment
             place = cluster.current()
             return serve_ps(place.cluster_conf, place.index, args.bind)
@@ -278,7 +281,7 @@ def main(argv=None):
         spec = local_spec(args.mode, args.ps, args.workers)
         print(f"[launch] {args.mode} cluster {json.dumps(spec)}", flush=True)
         return run_local(spec, args.script, args.script_args, args.grace, args.timeout, args.bind, options)
-    except cluster.ClusterError as error:
+    except (cluster.ClusterError, MissingExtraError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

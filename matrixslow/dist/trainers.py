@@ -6,6 +6,12 @@ sample-weighted mean over the union of the batches: the same update one process 
 on all the batches together. Every worker must run the same number of steps per epoch
 (same shard size and batch size); this is checked before the first step, and a mismatch
 raises ``ValueError`` on every worker instead of leaving one waiting for the others.
+
+With checkpoints, worker 0 saves every K steps and at the job's last step. A job started again
+whose checkpoint already reaches its last step trains nothing: it sets ``already_finished``.
+After training every worker holds ``final_loss``, the mean loss of the final weights over every
+worker's training samples: the same figure for a run resumed from a checkpoint as for an
+unbroken one, since both end with the same weights.
 """
 
 import hashlib
@@ -13,6 +19,7 @@ import hashlib
 import numpy as np
 
 from ..core.scope import get_trainable_variables_from_graph
+from ..trainer.feeding import batches
 from ..trainer.trainer import Trainer
 from .allreduce import DEFAULT_DEADLINE_SECONDS, MpiAllReduce, RingAllReduce, flatten_arrays, unflatten_arrays
 from .checkpoint import Checkpoints
@@ -106,9 +113,32 @@ def make_checkpoints(checkpoint_dir, checkpoint_every):
 
 
 def _checkpoint_if_due(trainer):
-    """Worker 0 saves a checkpoint when the step just made is due; every worker holds the same weights."""
-    if trainer.worker_index == 0 and trainer.checkpoints is not None and trainer.checkpoints.due(trainer.global_step):
-        trainer.checkpoints.save(trainer.optimizer.graph, trainer.global_step, trainer.optimizer)
+    """Worker 0 saves a checkpoint when the step just made is due or the last; every worker holds the same weights."""
+    checkpoints, step = trainer.checkpoints, trainer.global_step
+    if trainer.worker_index == 0 and checkpoints is not None and checkpoints.due(step, trainer.last_step):
+        checkpoints.save(trainer.optimizer.graph, step, trainer.optimizer)
+
+
+def _finished_before(trainer, steps_per_epoch):
+    """Set the job's ``last_step``; True (and ``already_finished``) when the restored checkpoint reaches it.
+
+    Such a job has nothing left to train: its weights are the checkpoint's, and no step is
+    made or saved. ``global_step`` is the checkpoint's step.
+    """
+    trainer.last_step = trainer.epoches * steps_per_epoch
+    trainer.already_finished = trainer.resume_step > 0 and trainer.resume_step >= trainer.last_step
+    if trainer.already_finished:
+        trainer.global_step = trainer.resume_step
+    return trainer.already_finished
+
+
+def loss_sum(trainer, inputs, labels):
+    """The per-sample loss of ``trainer``'s current weights summed over prepared ``(inputs, labels)``; no update."""
+    total = 0.0
+    for index in batches(len(labels), trainer.eval_batch_size):
+        trainer.one_step(inputs, labels, index, is_eval=True)
+        total += float(np.sum(trainer.loss_op.forward()))
+    return total
 
 
 def check_steps_per_epoch(steps_by_worker, worker_index):
@@ -150,12 +180,14 @@ class DistTrainerRingAllReduce(Trainer):
         ``"grpc"``: this package's ring over gRPC, processes started by ``matrixslow.dist.launch``.
         ``"mpi"``: mpi4py's ``Allreduce`` on ``MPI.COMM_WORLD``, processes started by ``mpirun``.
     checkpoint_dir, checkpoint_every : optional
-        Worker 0 saves the model there every ``checkpoint_every`` steps; a job started again
-        with the same directory resumes from the newest checkpoint.
+        Worker 0 saves the model there every ``checkpoint_every`` steps and at the last step; a
+        job started again with the same directory resumes from the newest checkpoint, and one
+        whose checkpoint reaches its last step trains nothing (``already_finished``).
 
     Before the first step the workers check that their graphs have the same trainable variables
     and the same steps per epoch, and worker 0's initial (or restored) weights reach every worker
-    (an allreduce in which the others contribute zeros). Call ``close()`` after training.
+    (an allreduce in which the others contribute zeros). After training, ``final_loss`` is the
+    mean loss of the final weights over every worker's samples. Call ``close()`` after training.
     """
 
     def __init__(
@@ -186,6 +218,9 @@ class DistTrainerRingAllReduce(Trainer):
             raise ValueError(f"DistTrainerRingAllReduce: backend {backend!r} is not one of {list(BACKENDS)}")
         self.num_workers = self.ring.world_size
         self.checkpoints = make_checkpoints(checkpoint_dir, checkpoint_every)
+        self.last_step = None  # the job's last step, known once main_loop has checked the steps per epoch
+        self.already_finished = False
+        self.final_loss = None
         self._connected = False
         self._finished = False
 
@@ -218,9 +253,18 @@ class DistTrainerRingAllReduce(Trainer):
         steps[self.worker_index] = _steps_per_epoch(len(train[1]), self.batch_size)
         every_worker, _ = self.ring.allreduce(steps, 1)
         check_steps_per_epoch(every_worker, self.worker_index)
-        super().main_loop(train, test)
+        if not _finished_before(self, int(steps[self.worker_index])):
+            super().main_loop(train, test)
+        self.final_loss = self._mean_loss_over_workers(train)
         self.ring.say_goodbye()  # at once, so that a neighbour's close() need not wait for ours
         self._finished = True
+
+    def _mean_loss_over_workers(self, train):
+        # Each worker's loss sum in its own slot: exact whatever the ring's order, then one fixed sum.
+        slots = np.zeros(self.num_workers)
+        slots[self.worker_index] = loss_sum(self, *train)
+        every_worker, samples = self.ring.allreduce(slots, len(train[1]))
+        return float(np.sum(every_worker)) / samples
 
     def _optimizer_update(self):
         sums = gradient_sums(self.optimizer)
@@ -253,13 +297,15 @@ class DistTrainerParameterServer(Trainer):
     timeout : float
         Seconds every RPC, and every wait for the other workers' pushes, may take.
     checkpoint_dir, checkpoint_every : optional
-        Worker 0 saves the model there every ``checkpoint_every`` steps; a job started again
-        with the same directory resumes from the newest checkpoint.
+        Worker 0 saves the model there every ``checkpoint_every`` steps and at the last step; a
+        job started again with the same directory resumes from the newest checkpoint, and one
+        whose checkpoint reaches its last step trains nothing (``already_finished``).
 
     Every worker starts from worker 0's weights: the others wait until worker 0 has registered
     its variables (the servers refuse a worker whose variables differ in name, shape or dtype).
     The first server steps are spent on checking the steps per epoch and passing on worker 0's
-    resume step and optimizer state; training steps follow.
+    resume step and optimizer state; training steps follow. After training, ``final_loss`` is
+    the mean loss of the final weights over every worker's samples.
     """
 
     def __init__(
@@ -280,6 +326,9 @@ class DistTrainerParameterServer(Trainer):
         self.timeout = timeout
         self.client = ParameterServerClient(cluster_conf["ps"], worker_index, rpc_timeout=timeout, step_timeout=timeout)
         self.step = 0
+        self.last_step = None  # the job's last step, known once main_loop has checked the steps per epoch
+        self.already_finished = False
+        self.final_loss = None
 
     def _variable_weights_init(self):
         if self.worker_index == 0 and self.checkpoints is not None:
@@ -301,12 +350,23 @@ class DistTrainerParameterServer(Trainer):
 
     def main_loop(self, train, test):
         state, state_layout = flatten_arrays(self.optimizer.state_arrays())
-        self._exchange_start(_steps_per_epoch(len(train[1]), self.batch_size), state.size)
+        steps_per_epoch = _steps_per_epoch(len(train[1]), self.batch_size)
+        self._exchange_start(steps_per_epoch, state.size)
         if state.size:
             # Worker 0's optimizer state (restored from a checkpoint, or zeros) reaches every worker.
             shared = self._sum_over_workers(state if self.worker_index == 0 else np.zeros_like(state))
             self.optimizer.load_state_arrays(unflatten_arrays(shared, state_layout))
-        super().main_loop(train, test)
+        if not _finished_before(self, steps_per_epoch):
+            super().main_loop(train, test)
+        self.final_loss = self._mean_loss_over_workers(train)
+
+    def _mean_loss_over_workers(self, train):
+        # Loss sums and sample counts, each worker in slots of its own, so that the sums are exact.
+        slots = np.zeros(2 * self.num_workers)
+        slots[self.worker_index] = loss_sum(self, *train)
+        slots[self.num_workers + self.worker_index] = len(train[1])
+        summed = self._sum_over_workers(slots)
+        return float(np.sum(summed[: self.num_workers])) / float(np.sum(summed[self.num_workers :]))
 
     def _exchange_start(self, steps, state_size):
         """Check that every worker runs as many steps per epoch with the same optimizer; learn the resume step."""

@@ -16,7 +16,10 @@ Reading walks the keys (``take_fields``), hands back the big fields as views int
 received message, and lets protobuf parse the rest (``take_bytes_field`` does both for one field).
 """
 
-from google.protobuf.message import DecodeError
+from ..extras import needs_extra
+
+with needs_extra("dist", __name__):
+    from google.protobuf.message import DecodeError
 
 VARINT, FIXED64, LENGTH_DELIMITED, FIXED32 = 0, 1, 2, 5
 

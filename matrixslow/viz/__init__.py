@@ -1,4 +1,4 @@
-"""Pictures of graphs and of training: needs the optional matplotlib (``pip install matrixslow[viz]``).
+"""Pictures of graphs and of training: needs the optional matplotlib (``pip install -e ".[viz]"`` in the checkout).
 
 matplotlib is imported only when a picture is drawn, so ``import matrixslow.viz``
 works without it; ``graph_to_dot`` and the layout never need it.

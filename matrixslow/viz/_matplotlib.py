@@ -5,21 +5,17 @@ drawing never opens a window, never switches the caller's backend and never
 piles figures up in pyplot's registry; ``savefig`` writes PNGs with Agg.
 """
 
-INSTALL_HINT = "pip install matrixslow[viz]"
+from ..extras import needs_extra
 
 
 def require_matplotlib(feature):
-    """Import matplotlib, or raise an ImportError that names ``feature`` and the extra to install."""
-    try:
+    """Import matplotlib, or raise a ``MissingExtraError`` that names ``feature`` and the ``viz`` extra."""
+    with needs_extra("viz", feature):
         import matplotlib
         import matplotlib.cm
         import matplotlib.collections
         import matplotlib.colors
         import matplotlib.figure
-    except ImportError as error:
-        raise ImportError(
-            f"{feature} needs matplotlib, an optional dependency of matrixslow: {INSTALL_HINT}"
-        ) from error
     return matplotlib
 
 

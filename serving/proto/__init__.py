@@ -11,6 +11,11 @@ Use the grpcio-tools version pinned in the ``test`` extra: tests/serving/test_pr
 compares the output byte for byte.
 """
 
+from matrixslow.extras import require_extra
+
+# The generated modules import protobuf and grpc: say which extra installs them before they fail.
+require_extra("serving", __name__)
+
 REGENERATE_COMMAND = (
     "python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. serving/proto/serving.proto"
 )

@@ -8,6 +8,7 @@ import pytest
 
 import datasets
 from datasets import MissingDependencyError
+from matrixslow.extras import install_hint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +29,7 @@ def test_a_missing_package_is_named_with_the_dataset_and_the_extra(monkeypatch, 
     with pytest.raises(MissingDependencyError) as caught:
         loader()
     message = str(caught.value)
-    assert repr(dataset) in message and repr(package) in message and "matrixslow[data]" in message
+    assert repr(dataset) in message and repr(package) in message and install_hint("data") in message
     assert isinstance(caught.value, ImportError)
 
 

@@ -1,8 +1,10 @@
-"""Checkpoints: worker 0 saves every K steps, the newest few are kept, a restart resumes exactly."""
+"""Checkpoints: worker 0 saves every K steps and at the last, the newest few are kept, a restart resumes exactly."""
 
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +56,11 @@ def assert_same_weights(graph, expected_graph):
 def test_due_every_k_steps_and_never_at_step_0():
     checkpoints = Checkpoints("unused", every=3)
     assert [step for step in range(10) if checkpoints.due(step)] == [3, 6, 9]
+
+
+def test_the_last_step_is_due_whatever_every():
+    checkpoints = Checkpoints("unused", every=3)
+    assert [step for step in range(11) if checkpoints.due(step, last_step=10)] == [3, 6, 9, 10]
 
 
 def test_restore_loads_the_newest_checkpoint_and_returns_its_step(tmp_path):
@@ -132,19 +139,42 @@ def test_no_checkpoint_means_step_0_and_untouched_weights(tmp_path):
         np.testing.assert_array_equal(weights(target)[name], value)
 
 
-def launch(mode, epochs, checkpoint_dir=None):
+def launch_command(mode, epochs, checkpoint_dir=None, every=4, *script_args):
     args = [sys.executable, "-m", "matrixslow.dist.launch", "--mode", mode, "--workers", "2"]
     if mode == "ps":
         args += ["--ps", "1"]
     if checkpoint_dir is not None:
-        args += ["--checkpoint-dir", str(checkpoint_dir), "--checkpoint-every", "4"]
+        args += ["--checkpoint-dir", str(checkpoint_dir), "--checkpoint-every", str(every)]
     # Adam: a resumed run matches an unbroken one only if its moments and step count were restored too.
-    args += [str(EXAMPLE), "--epochs", str(epochs), "--optimizer", "Adam"]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS)
+    return args + [str(EXAMPLE), "--epochs", str(epochs), "--optimizer", "Adam", *script_args]
+
+
+def launch(mode, epochs, checkpoint_dir=None, every=4):
+    result = subprocess.run(
+        launch_command(mode, epochs, checkpoint_dir, every), capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    digests = set(re.findall(r"^\[worker \d\] weights sha256 ([0-9a-f]{64})$", result.stdout, flags=re.MULTILINE))
-    assert len(digests) == 1, result.stdout
-    return result.stdout, digests.pop()
+    return result.stdout, the_one(r"weights sha256 ([0-9a-f]{64})", result.stdout)
+
+
+def the_one(pattern, output):
+    """The one value ``pattern`` captures in every worker's lines (all workers print the same)."""
+    values = set(re.findall(rf"^\[worker \d\] {pattern}$", output, flags=re.MULTILINE))
+    assert len(values) == 1, output
+    return values.pop()
+
+
+def final_loss(output):
+    return the_one(r"final loss (\S+)", output)
+
+
+def checkpoint_files(directory):
+    """Every file under ``directory`` with its bytes and modification time: what a save would change."""
+    return {
+        path.relative_to(directory): (path.read_bytes(), path.stat().st_mtime_ns)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
 
 
 def test_a_restarted_job_resumes_from_the_last_checkpoint_and_ends_where_an_unbroken_run_ends(tmp_path):
@@ -159,3 +189,62 @@ def test_a_restarted_job_resumes_from_the_last_checkpoint_and_ends_where_an_unbr
         assert "[worker 1] resumed from checkpoint step 8" in resumed  # worker 1 learnt it from worker 0
         _, unbroken_digest = launch(mode, epochs=2)
         assert resumed_digest == unbroken_digest, mode
+
+
+@pytest.mark.parametrize("mode", ["allreduce", "ps"])
+def test_a_rerun_of_a_finished_job_says_so_in_one_line_and_changes_nothing(mode, tmp_path):
+    # 8 steps, a checkpoint every 3: 8 is saved because it is the last step.
+    first, first_digest = launch(mode, epochs=1, checkpoint_dir=tmp_path, every=3)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["step-000000003", "step-000000006", "step-000000008"]
+    saved = checkpoint_files(tmp_path)
+    rerun, rerun_digest = launch(mode, epochs=1, checkpoint_dir=tmp_path, every=3)
+    said = [line for line in rerun.splitlines() if "already finished" in line]
+    assert said == [f"[worker 0] job already finished: {tmp_path} holds its last step, 8; nothing trained, "
+                    "weights left as saved (more --epochs train on)"], rerun  # fmt: skip
+    assert "trained to step" not in rerun and "resumed" not in rerun, rerun
+    assert rerun_digest == first_digest
+    assert checkpoint_files(tmp_path) == saved  # nothing saved again, nothing removed
+    assert final_loss(rerun) == final_loss(first)
+
+
+def test_a_rerun_with_fewer_epochs_than_the_checkpoint_trains_nothing_either(tmp_path):
+    _, first_digest = launch("allreduce", epochs=2, checkpoint_dir=tmp_path)
+    saved = checkpoint_files(tmp_path)
+    rerun, rerun_digest = launch("allreduce", epochs=1, checkpoint_dir=tmp_path)
+    assert f"job already finished: {tmp_path} holds step 16, past its last step 8; nothing trained" in rerun
+    assert rerun_digest == first_digest
+    assert checkpoint_files(tmp_path) == saved
+
+
+def interrupt_after_first_checkpoint(mode, epochs, checkpoint_dir):
+    """Start a slowed-down job, stop it (SIGINT to the launcher, as Ctrl-C) once a checkpoint is committed."""
+    launcher = subprocess.Popen(
+        launch_command(mode, epochs, checkpoint_dir, 4, "--step-delay", "0.1"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        give_up_at = time.monotonic() + RUN_TIMEOUT_SECONDS
+        while not (checkpoint_dir / "step-000000004" / "model.json").is_file():
+            assert launcher.poll() is None and time.monotonic() < give_up_at, "no checkpoint before the job ended"
+            time.sleep(0.05)
+        launcher.send_signal(signal.SIGINT)
+        output, _ = launcher.communicate(timeout=RUN_TIMEOUT_SECONDS)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+    assert launcher.returncode == 130, output
+    assert "trained to step" not in output, output  # stopped mid-training
+
+
+@pytest.mark.parametrize("mode", ["allreduce", "ps"])
+def test_an_interrupted_and_resumed_job_prints_the_final_loss_of_an_unbroken_one(mode, tmp_path):
+    # 3 epochs of 8 steps at 0.1 s a step: the first checkpoint (step 4) comes long before the end (step 24).
+    unbroken, unbroken_digest = launch(mode, epochs=3)
+    interrupt_after_first_checkpoint(mode, 3, tmp_path)
+    resumed, resumed_digest = launch(mode, epochs=3, checkpoint_dir=tmp_path)
+    resumed_from = int(the_one(r"resumed from checkpoint step (\d+)", resumed))
+    assert 4 <= resumed_from < 24
+    assert resumed_digest == unbroken_digest
+    assert final_loss(resumed) == final_loss(unbroken)
+    assert "step-000000024" in {path.name for path in tmp_path.iterdir()}  # the last step is saved

@@ -222,6 +222,57 @@ def test_three_workers_resume_a_checkpoint_with_its_optimizer_state_exactly(mode
     assert_matches_reference(trainers, expected)  # moments restored: steps 3.. as if never stopped
 
 
+def checkpointed_loss(directory, shards):
+    """The mean per-sample loss of the newest checkpoint's weights over every shard together."""
+    graph, x, y, loss = build_mlp(seed=5)
+    Checkpoints(directory, every=100).restore(graph)
+    x.set_value(np.concatenate([features for features, _ in shards]).reshape(-1, FEATURES, 1))
+    y.set_value(np.concatenate([labels for _, labels in shards]).reshape(-1, CLASSES, 1))
+    return float(np.sum(loss.forward())) / sum(len(labels) for _, labels in shards)
+
+
+def workers_with_checkpoints(mode, count, directory, stack, every=100):
+    checkpointing = {"checkpoint_dir": directory, "checkpoint_every": every}
+    if mode == "ring":
+        return ring_trainer("Adam", free_loopback_addresses(count), **checkpointing)
+    return ps_trainer("Adam", stack.enter_context(parameter_servers(1, count)), count, **checkpointing)
+
+
+@pytest.mark.parametrize("mode", ["ring", "ps"])
+def test_the_last_step_is_saved_and_final_loss_is_the_loss_of_the_final_weights_on_every_shard(mode, tmp_path):
+    shards = [shard(index) for index in range(2)]
+    with contextlib.ExitStack() as stack:  # 6 steps, a checkpoint every 4: 4, and 6 as the last
+        trainers = run_workers(workers_with_checkpoints(mode, 2, tmp_path, stack, every=4), shards)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["step-000000004", "step-000000006"]
+    saved = build_mlp(seed=5)[0]
+    assert Checkpoints(tmp_path, every=4).restore(saved) == 6
+    for name, value in weights(saved).items():
+        np.testing.assert_array_equal(value, weights(trainers[0].optimizer.graph)[name])
+    expected = checkpointed_loss(tmp_path, shards)
+    for trainer in trainers:  # the same figure on every worker, though their shards differ
+        assert trainer.final_loss == pytest.approx(expected, rel=1e-12)
+        assert not trainer.already_finished
+
+
+@pytest.mark.parametrize("mode", ["ring", "ps"])
+def test_a_job_whose_checkpoint_is_at_its_last_step_makes_no_update(mode, tmp_path):
+    shards = [shard(index) for index in range(3)]
+    graph, optimizer, _ = reference_run("Adam", shards, steps_per_epoch=3)  # all 6 steps
+    Checkpoints(tmp_path, every=100).save(graph, 6, optimizer)
+    saved = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")}
+    with contextlib.ExitStack() as stack:
+        trainers = run_workers(workers_with_checkpoints(mode, 3, tmp_path, stack), shards)
+    for trainer in trainers:
+        assert trainer.already_finished
+        assert trainer.snapshots == []  # not one update
+        assert (trainer.resume_step, trainer.global_step, trainer.last_step) == (6, 6, 6)
+        assert trainer.history == []
+        for name, value in weights(trainer.optimizer.graph).items():
+            np.testing.assert_array_equal(value, weights(graph)[name])
+        assert trainer.final_loss == pytest.approx(checkpointed_loss(tmp_path, shards), rel=1e-12)
+    assert {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")} == saved  # nothing saved again
+
+
 def build_tiny(seed):
     """A model with 3 weights: fewer than the start-up exchange has values for 3 workers (2 x 3 + 1)."""
     np.random.seed(seed)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from matrixslow.dist.mpirun import MPIEXEC_FLAGS, kill_session, mpiexec_path
+from matrixslow.extras import MissingExtraError, install_hint
 
 REPO = Path(__file__).resolve().parents[2]
 MPIEXEC_TIMEOUT_SECONDS = 60
@@ -189,8 +190,9 @@ def test_a_missing_mpi4py_names_the_extra_to_install(monkeypatch):
     from matrixslow.dist.allreduce import MpiAllReduce
 
     monkeypatch.setitem(sys.modules, "mpi4py", None)  # makes `from mpi4py import MPI` raise ImportError
-    with pytest.raises(ImportError, match=r'pip install "matrixslow\[mpi\]"'):
+    with pytest.raises(MissingExtraError, match="from the optional 'mpi' extra") as raised:
         MpiAllReduce()
+    assert install_hint("mpi") in str(raised.value) and raised.value.package == "mpi4py"
 
 
 def test_importing_the_allreduce_package_does_not_start_mpi():

@@ -1,5 +1,6 @@
 """The HTTP/JSON endpoint (TensorFlow Serving's REST API shape) and the Prometheus metrics beside it."""
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -177,3 +178,70 @@ def test_metrics_report_latency_queue_batches_and_counts(server):
     assert lines["serving_model_version"] == 1
     for name in ("serving_requests_expired_total", "serving_requests_rejected_total", "serving_samples_computed_total"):
         assert name in lines
+
+
+def raw_request(server, method, path, headers=(), body=None, chunked=False):
+    """(status, headers, parsed JSON) of one request on a new connection, with exactly the headers given."""
+    host, port = server.http.rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.putrequest(method, path)
+        for key, value in headers:
+            connection.putheader(key, value)
+        if chunked:
+            connection.putheader("Transfer-Encoding", "chunked")
+        connection.endheaders()
+        if chunked:
+            connection.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        elif body is not None:
+            connection.send(body)
+        response = connection.getresponse()
+        return response.status, response, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [("GET", "/v1/models/pair:predict", "POST"), ("POST", "/v1/models/pair", "GET"), ("POST", "/metrics", "GET")],
+)
+def test_a_route_asked_with_the_wrong_method_is_405_with_allow(server, method, path, allow):
+    running, _ = server
+    status, response, body = raw_request(running, method, path, [("Content-Length", "0")] if method == "POST" else [])
+    assert status == 405 and response.getheader("Allow") == allow
+    assert body["error"].startswith(f"{method} {path}: this route takes {allow} only")
+
+
+def test_paths_that_are_no_route_stay_404(server):
+    running, _ = server
+    for method, path in [("GET", "/v1/models/pair:explain"), ("GET", "/v2/pair:predict"), ("POST", "/v1/models/a/b")]:
+        status, response, body = raw_request(running, method, path, [("Content-Length", "0")])
+        assert status == 404 and response.getheader("Allow") is None, (path, body)
+        assert body["error"].startswith(f"no route {method} {path}")
+
+
+@pytest.mark.parametrize("headers", [[("Content-Length", "0")], []], ids=["content-length-0", "no-content-length"])
+def test_an_empty_post_is_told_its_body_is_empty(server, headers):
+    running, _ = server
+    status, _, body = raw_request(running, "POST", "/v1/models/pair:predict", headers)
+    assert status == 400
+    assert body["error"].startswith("the body is empty; POST a JSON object")
+
+
+def test_a_chunked_body_is_refused_as_chunked_and_the_server_still_answers(server):
+    running, _ = server
+    payload = json.dumps({"inputs": {k: v.tolist() for k, v in sample_inputs(1).items()}}).encode()
+    status, response, body = raw_request(running, "POST", "/v1/models/pair:predict", body=payload, chunked=True)
+    assert status == 400 and "chunked bodies are not supported" in body["error"]
+    assert response.getheader("Connection") == "close"  # its unread chunks must not be parsed as a request
+    status, _, _ = raw_request(
+        running, "POST", "/v1/models/pair:predict", [("Content-Length", str(len(payload)))], payload
+    )
+    assert status == 200
+
+
+def test_a_content_length_that_is_no_number_is_400(server):
+    running, _ = server
+    for length in ("-5", "ten"):
+        status, _, body = raw_request(running, "POST", "/v1/models/pair:predict", [("Content-Length", length)])
+        assert status == 400 and f"the Content-Length header {length!r} is not a number of bytes" in body["error"]

@@ -9,10 +9,13 @@ reduce-scatter and all-gather steps, ``output`` checks an ``out=`` array, and ``
 is made).
 """
 
-from .flatten import Slot, flatten_arrays, unflatten_arrays
-from .inbox import ChunkInbox, RingAbortedError, RingAllReduceServicer, RingTimeoutError
-from .mpi import MpiAllReduce
-from .worker import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_MESSAGE_BYTES, RingAllReduce
+from ...extras import needs_extra
+
+with needs_extra("dist", __name__):
+    from .flatten import Slot, flatten_arrays, unflatten_arrays
+    from .inbox import ChunkInbox, RingAbortedError, RingAllReduceServicer, RingTimeoutError
+    from .mpi import MpiAllReduce
+    from .worker import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_MESSAGE_BYTES, RingAllReduce
 
 __all__ = [
     "DEFAULT_DEADLINE_SECONDS",

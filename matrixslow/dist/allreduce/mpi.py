@@ -8,8 +8,8 @@ cluster spec is needed::
 
     mpirun -np 4 python train.py
 
-mpi4py is imported only when an ``MpiAllReduce`` is made: ``pip install "matrixslow[mpi]"``
-installs it with an MPI library from PyPI.
+mpi4py is imported only when an ``MpiAllReduce`` is made: ``pip install -e ".[mpi]"`` (in the
+checkout) installs it with an MPI library from PyPI.
 
 Unlike the gRPC ring there are no deadlines: when one process dies, ``mpirun`` aborts the
 whole job.
@@ -17,19 +17,15 @@ whole job.
 
 import numpy as np
 
+from ...extras import needs_extra
 from .output import checked_out
-
-INSTALL_HINT = 'pip install "matrixslow[mpi]"'
 
 
 def import_mpi():
-    """mpi4py's ``MPI`` module (importing it initialises MPI), or an ImportError that says what to install."""
-    try:
+    """mpi4py's ``MPI`` module (importing it initialises MPI), or a ``MissingExtraError`` naming the ``mpi`` extra."""
+    # A missing MPI library fails here too ("libmpi.so...: cannot open"), with the same remedy.
+    with needs_extra("mpi", "MpiAllReduce (the MPI allreduce backend)"):
         from mpi4py import MPI
-    except ImportError as error:
-        raise ImportError(
-            f"the MPI allreduce backend needs mpi4py and an MPI library ({error}); install them with: {INSTALL_HINT}"
-        ) from error
     return MPI
 
 

@@ -12,6 +12,11 @@ Running from the root with ``-I .`` is what makes the generated imports read
 ``test`` extra: tests/dist/test_proto_regeneration.py compares the output byte for byte.
 """
 
+from ...extras import require_extra
+
+# The generated modules import protobuf and grpc: say which extra installs them before they fail.
+require_extra("dist", __name__)
+
 REGENERATE_COMMAND = (
     "python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. matrixslow/dist/proto/*.proto"
 )

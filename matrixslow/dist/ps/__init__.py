@@ -6,10 +6,13 @@
 1 MiB parts that Init, Push and Pull stream.
 """
 
-from .client import ParameterServerClient, StaleGradientError
-from .server import DEFAULT_MAX_MESSAGE_BYTES, ParameterServer, ParameterServicer
-from .sharding import shard_loads, shard_variables
-from .state import ASYNC, SYNC, NotReadyError, ParameterServerError, ParameterState, VariableMismatchError
+from ...extras import needs_extra
+
+with needs_extra("dist", __name__):
+    from .client import ParameterServerClient, StaleGradientError
+    from .server import DEFAULT_MAX_MESSAGE_BYTES, ParameterServer, ParameterServicer
+    from .sharding import shard_loads, shard_variables
+    from .state import ASYNC, SYNC, NotReadyError, ParameterServerError, ParameterState, VariableMismatchError
 
 __all__ = [
     "ASYNC",
