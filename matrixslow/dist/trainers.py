@@ -19,7 +19,6 @@ import hashlib
 import numpy as np
 
 from ..core.scope import get_trainable_variables_from_graph
-from ..trainer.feeding import batches
 from ..trainer.trainer import Trainer
 from .allreduce import DEFAULT_DEADLINE_SECONDS, MpiAllReduce, RingAllReduce, flatten_arrays, unflatten_arrays
 from .checkpoint import Checkpoints
@@ -130,15 +129,6 @@ def _finished_before(trainer, steps_per_epoch):
     if trainer.already_finished:
         trainer.global_step = trainer.resume_step
     return trainer.already_finished
-
-
-def loss_sum(trainer, inputs, labels):
-    """The per-sample loss of ``trainer``'s current weights summed over prepared ``(inputs, labels)``; no update."""
-    total = 0.0
-    for index in batches(len(labels), trainer.eval_batch_size):
-        trainer.one_step(inputs, labels, index, is_eval=True)
-        total += float(np.sum(trainer.loss_op.forward()))
-    return total
 
 
 def check_steps_per_epoch(steps_by_worker, worker_index):
@@ -262,7 +252,7 @@ class DistTrainerRingAllReduce(Trainer):
     def _mean_loss_over_workers(self, train):
         # Each worker's loss sum in its own slot: exact whatever the ring's order, then one fixed sum.
         slots = np.zeros(self.num_workers)
-        slots[self.worker_index] = loss_sum(self, *train)
+        slots[self.worker_index] = sum(self.evaluation_batches(*train))
         every_worker, samples = self.ring.allreduce(slots, len(train[1]))
         return float(np.sum(every_worker)) / samples
 
@@ -363,7 +353,7 @@ class DistTrainerParameterServer(Trainer):
     def _mean_loss_over_workers(self, train):
         # Loss sums and sample counts, each worker in slots of its own, so that the sums are exact.
         slots = np.zeros(2 * self.num_workers)
-        slots[self.worker_index] = loss_sum(self, *train)
+        slots[self.worker_index] = sum(self.evaluation_batches(*train))
         slots[self.num_workers + self.worker_index] = len(train[1])
         summed = self._sum_over_workers(slots)
         return float(np.sum(summed[: self.num_workers])) / float(np.sum(summed[self.num_workers :]))

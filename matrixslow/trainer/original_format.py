@@ -103,9 +103,10 @@ def translate(original, weights, weights_sha256, model_path, weights_path):
     for field in ("meta", "service"):
         if not isinstance(original.get(field, {}), dict):
             fail(f"field '{field}' is not a JSON object")
-    entries = [_checked_entry(entry, index, fail) for index, entry in enumerate(graph)]
-    metrics = {entry["name"] for entry in entries if entry["node_type"] in _METRICS}
-    entries = [entry for entry in entries if entry["name"] not in metrics]
+    for index, entry in enumerate(graph):
+        check_node_entry(entry, index, fail)
+    metrics = {entry["name"] for entry in graph if entry["node_type"] in _METRICS}
+    entries = [entry for entry in graph if entry["name"] not in metrics]
     for entry in entries:
         for parent in entry["parents"]:
             if parent in metrics:
@@ -124,12 +125,6 @@ def translate(original, weights, weights_sha256, model_path, weights_path):
         "graph": [_translated(entry, entry["name"] in variables, fixed) for entry in entries],
     }
     return model, {name: value for name, value in weights.items() if value is not None}
-
-
-def _checked_entry(entry, index, fail):
-    """The fields of one graph entry that the translation reads, checked."""
-    check_node_entry(entry, index, fail)
-    return entry
 
 
 def _is_variable(entry, fail):

@@ -169,9 +169,8 @@ class Trainer:
         for metric in self.metrics_ops:
             metric.reset()
         total_loss = 0.0
-        for index in batches(len(labels), self.eval_batch_size):
-            self.one_step(inputs, labels, index, is_eval=True)
-            total_loss += float(np.sum(self.loss_op.forward()))
+        for batch_loss in self.evaluation_batches(inputs, labels):
+            total_loss += batch_loss
             for metric in self.metrics_ops:
                 metric.forward()
         self.book_lines.evaluation(self.metrics_ops)
@@ -180,6 +179,12 @@ class Trainer:
         for key, metric in zip(keys, self.metrics_ops, strict=True):
             results[key] = float(metric.value) if np.ndim(metric.value) == 0 else metric.value
         return results
+
+    def evaluation_batches(self, inputs, labels):
+        """Set each evaluation batch of prepared arrays in turn (no update); yields its summed per-sample loss."""
+        for index in batches(len(labels), self.eval_batch_size):
+            self.one_step(inputs, labels, index, is_eval=True)
+            yield float(np.sum(self.loss_op.forward()))
 
     def one_step(self, inputs, labels, index, is_eval=False):
         """Set the inputs and labels to the samples at ``index``; train on them unless evaluating."""
