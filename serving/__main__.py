@@ -1,8 +1,8 @@
 """``python -m serving --model-dir DIR`` (or ``matrixslow-serving``): serve a saved model over gRPC and HTTP.
 
 Exit status: 0 after SIGTERM or SIGINT (requests in flight are finished first), 2 when the
-model directory has no loadable version, a port cannot be bound or the ``serving`` extra is
-not installed (the message says why). ``--help`` works without the extra.
+model directory has no loadable version, a port cannot be bound, a TLS file cannot be used or
+the ``serving`` extra is not installed (the message says why). ``--help`` works without the extra.
 """
 
 import argparse
@@ -40,6 +40,8 @@ def parse_args(argv):
         "--max-request-bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES, help="largest request's input values"
     )
     parser.add_argument("--grace-seconds", type=float, default=30.0, help="time in-flight requests get on SIGTERM")
+    parser.add_argument("--tls-cert", metavar="PATH", help="PEM certificate chain; with --tls-key both ports serve TLS")
+    parser.add_argument("--tls-key", metavar="PATH", help="PEM private key of --tls-cert")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     for flag in ("max_batch_size", "max_queue", "max_request_bytes"):
@@ -74,6 +76,8 @@ def main(argv=None):
         poll_seconds=args.poll_seconds,
         max_request_bytes=args.max_request_bytes,
         grace_seconds=args.grace_seconds,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
     )
     app = ServingApp(config)
     try:

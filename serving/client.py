@@ -44,13 +44,24 @@ class Client:
         Default deadline in seconds for every call; None waits as long as it takes.
     max_message_bytes : int
         Both message limits of the channel (default: gRPC's maximum, so 64 MB tensors pass).
+    tls_root_cert : str or path-like, optional
+        PEM file of the CA certificate(s) the server's certificate must chain to; given, the
+        client connects over TLS (a server run with ``--tls-cert``). None: plaintext.
     """
 
-    def __init__(self, address, model_name="", timeout=None, max_message_bytes=GRPC_MAX_MESSAGE_BYTES):
+    def __init__(
+        self, address, model_name="", timeout=None, max_message_bytes=GRPC_MAX_MESSAGE_BYTES, tls_root_cert=None
+    ):
         self.address = address
         self.model_name = model_name
         self.timeout = timeout
-        self._channel = grpc.insecure_channel(address, options=channel_options(max_message_bytes))
+        options = channel_options(max_message_bytes)
+        if tls_root_cert is None:
+            self._channel = grpc.insecure_channel(address, options=options)
+        else:
+            with open(tls_root_cert, "rb") as file:  # a missing file is an OSError naming it
+                credentials = grpc.ssl_channel_credentials(root_certificates=file.read())
+            self._channel = grpc.secure_channel(address, credentials, options=options)
         self._stub = serving_pb2_grpc.ModelServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 

@@ -55,6 +55,13 @@ class DeadlineExpired(RequestError):
     http_status = 504
 
 
+class RequestTimeout(RequestError):
+    """The client stopped sending its request midway (HTTP only: a body shorter than its Content-Length)."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    http_status = 408
+
+
 class ShuttingDown(RequestError):
     """The server is stopping and takes no new requests."""
 
@@ -64,3 +71,18 @@ class ShuttingDown(RequestError):
 
 class ModelLoadError(Exception):
     """A model version directory cannot be served (missing, corrupt, or its signature does not fit its graph)."""
+
+
+# Client-chosen names (model, input, output) longer than this are refused: no model needs them, and
+# an error that echoed a 4 MB name whole would overflow gRPC's metadata limit (8 KiB) and lose its status.
+MAX_NAME_CHARS = 256
+
+# How much of a client's string an error message repeats.
+SHOWN_CHARS = 64
+
+
+def shown(name):
+    """``name`` as error messages quote it: its repr, cut to ``SHOWN_CHARS`` characters with its length said."""
+    if len(name) <= SHOWN_CHARS:
+        return repr(name)
+    return f"{name[:SHOWN_CHARS]!r}... ({len(name)} characters)"

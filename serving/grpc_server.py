@@ -27,6 +27,7 @@ from .errors import InvalidRequest, RequestError
 from .loop_completions import LoopCompletions
 from .ports import check_can_listen
 from .proto import serving_pb2
+from .validation import check_name_lengths
 
 SERVICE_NAME = "serving.ModelService"
 
@@ -123,6 +124,8 @@ class ModelServicer:
 
     async def _predict(self, request, context):
         self.predictor.check_name(request.model_name)
+        check_name_lengths(request.inputs, "input")
+        check_name_lengths(request.output_names, "output")
         inputs = {}
         for name, tensor in request.inputs.items():
             try:
@@ -178,16 +181,24 @@ class GrpcServer:
         itself answers RESOURCE_EXHAUSTED.
     port_flag : str, optional
         The command-line flag that sets ``port``, named when the port cannot be bound.
+    credentials : grpc.ServerCredentials, optional
+        TLS (``grpc.ssl_server_credentials``); None serves plaintext.
 
     Raises
     ------
     serving.ports.PortUnavailable
         When ``host:port`` cannot be bound (checked before gRPC tries, see ``serving.ports``).
+
+    Notes
+    -----
+    gRPC's core listens with a backlog of ``net.core.somaxconn`` (4096 here), so unlike
+    socketserver's default of 5 a burst of connections needs no setting (test_connection_burst.py).
     """
 
-    def __init__(self, predictor, status, host, port, max_request_bytes, max_queue, port_flag=None):
+    def __init__(self, predictor, status, host, port, max_request_bytes, max_queue, port_flag=None, credentials=None):
         check_can_listen(host, port, "the gRPC server", port_flag)
         self.address = f"{host}:{port}"
+        self.credentials = credentials
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="serving-grpc", daemon=True)
         self._thread.start()
@@ -205,7 +216,21 @@ class GrpcServer:
         server = grpc.aio.server(options=options, maximum_concurrent_rpcs=max_rpcs)
         server.add_generic_rpc_handlers((_method_handlers(servicer),))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        return server, bind(server, self.address, "the gRPC server")
+        if self.credentials is None:
+            return server, bind(server, self.address, "the gRPC server")
+        return server, self._bind_tls(server)
+
+    def _bind_tls(self, server):
+        """``add_secure_port``, failing as ``bind`` does (check_can_listen has already named the usual causes)."""
+        try:
+            port = server.add_secure_port(self.address, self.credentials)
+        except RuntimeError as error:
+            port, cause = 0, error
+        else:
+            cause = None
+        if port == 0:
+            raise RuntimeError(f"the gRPC server cannot listen on {self.address} with TLS") from cause
+        return port
 
     def start(self):
         self._run(self._start())

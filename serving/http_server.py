@@ -20,18 +20,26 @@ Routes
 JSON numbers are read as float64; booleans, strings and nulls are refused.
 """
 
+import contextlib
 import json
 import math
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
-from .errors import InvalidRequest, ModelNotFound, RequestError
+from .errors import MAX_NAME_CHARS, InvalidRequest, ModelNotFound, RequestError, RequestTimeout, shown
 from .ports import listen_error
+from .validation import check_name_lengths
 
 PREFIX = "/v1/models/"
+
+# http.server's limit for the request line (answered 414 above it), and how much of a longer one is read
+# and thrown away so that the client gets that answer.
+MAX_REQUEST_LINE = 65536
+MAX_DRAINED_BYTES = 16 << 20
 
 
 def _to_array(value, name):
@@ -46,7 +54,10 @@ def _to_array(value, name):
         raise InvalidRequest(
             f"input {name!r}: values must be numbers in nested lists of equal lengths, got {', '.join(kinds)}"
         )
-    return array.astype(np.float64)
+    try:
+        return array.astype(np.float64)
+    except OverflowError:  # an integer written with hundreds of digits: JSON allows it, float64 does not
+        raise InvalidRequest(f"input {shown(name)}: a number is too large for float64 (over about 1.8e308)") from None
 
 
 def _json_value(array):
@@ -62,15 +73,19 @@ def parse_predict_body(body):
         payload = json.loads(body, parse_constant=lambda constant: math.nan)
     except (ValueError, UnicodeDecodeError) as error:
         raise InvalidRequest(f"the body is not valid JSON: {error}") from None
+    except RecursionError:  # json recurses once per nesting level
+        raise InvalidRequest("the body is nested too deeply: values are at most a few levels of lists") from None
     if not isinstance(payload, dict) or ("inputs" in payload) == ("instances" in payload):
         raise InvalidRequest('the body must be a JSON object with either "inputs" or "instances"')
     output_names = payload.get("output_names", [])
     if not isinstance(output_names, list) or not all(isinstance(name, str) for name in output_names):
         raise InvalidRequest('"output_names" must be a list of output names')
+    check_name_lengths(output_names, "output")
     if "inputs" in payload:
         inputs = payload["inputs"]
         if not isinstance(inputs, dict):
             raise InvalidRequest('"inputs" must be an object {input name: value}')
+        check_name_lengths(inputs, "input")
         return {name: _to_array(value, name) for name, value in inputs.items()}, output_names, False
     instances = payload["instances"]
     if not isinstance(instances, list) or not instances:
@@ -78,24 +93,72 @@ def parse_predict_body(body):
     return instances, output_names, True
 
 
+# How long a new TLS connection may take to say hello and finish its handshake (in its own thread);
+# like RequestHandler.timeout, it bounds how long a stopping server waits for a silent client.
+HANDSHAKE_SECONDS = 5
+
+# The answer to plain HTTP on a TLS port: a JSON error saying so, rather than a reset connection.
+_HTTPS_ONLY = b'{"error": "this port serves HTTPS only; use https://"}'
+PLAIN_HTTP_ON_TLS_PORT = (
+    b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    b"Content-Length: %d\r\n\r\n%s" % (len(_HTTPS_ONLY), _HTTPS_ONLY)
+)
+
+
 class ServingHTTPServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer that waits for its request threads on close (so SIGTERM finishes them)."""
+    """ThreadingHTTPServer that waits for its request threads on close (so SIGTERM finishes them).
+
+    With ``ssl_context`` it serves HTTPS: the accept loop only accepts, and each connection's
+    TLS handshake runs in that connection's thread, so one slow client cannot stall the others.
+    """
 
     daemon_threads = False
     block_on_close = True
     allow_reuse_address = True
+    # The listen backlog. socketserver's 5 made a burst of 200 connections wait 28 s on SYN
+    # retransmits; the kernel caps this at net.core.somaxconn.
+    request_queue_size = socket.SOMAXCONN
 
-    def __init__(self, address, predictor, status, metrics, max_body_bytes, port_flag=None):
-        """Bind ``address`` (host, port); serving.ports.PortUnavailable, naming ``port_flag``, if it cannot."""
+    def __init__(self, address, predictor, status, metrics, max_body_bytes, port_flag=None, ssl_context=None):
+        """Bind ``address`` (host, port); serving.ports.PortUnavailable, naming ``port_flag``, if it cannot.
+
+        ``ssl_context`` (``ssl.SSLContext``, server side) serves TLS; None serves plaintext.
+        """
         self.predictor = predictor
         self.status = status
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.ssl_context = ssl_context
         self.stopping = False
         try:
             super().__init__(address, RequestHandler)
         except OSError as error:
             raise listen_error("the HTTP server", *address, error, port_flag) from None
+
+    def finish_request(self, request, client_address):
+        """Serve one connection, in its own thread; over TLS, shake hands first."""
+        if self.ssl_context is None:
+            super().finish_request(request, client_address)
+            return
+        tls = self._handshake(request)
+        if tls is None:
+            return
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            self.shutdown_request(tls)  # wrapping detached ``request``: close the TLS socket in its place
+
+    def _handshake(self, request):
+        """The TLS socket over ``request``, or None for a client that does not speak TLS (it is answered or dropped)."""
+        request.settimeout(HANDSHAKE_SECONDS)
+        try:
+            if request.recv(1, socket.MSG_PEEK).isalpha():  # "GET ...": plain HTTP, where TLS begins with 0x16
+                request.recv(65536)  # read what came, so closing does not reset the connection before our answer
+                request.sendall(PLAIN_HTTP_ON_TLS_PORT)
+                return None
+            return self.ssl_context.wrap_socket(request, server_side=True)
+        except OSError:  # ssl.SSLError, a timeout, or a client gone: only this connection is affected
+            return None
 
     def start(self):
         self._thread = threading.Thread(target=self.serve_forever, name="serving-http", daemon=True)
@@ -177,7 +240,50 @@ class RequestHandler(BaseHTTPRequestHandler):
         length = int(length)
         if length > self.server.max_body_bytes:
             raise _BodyTooLarge(f"the body of {length} bytes exceeds the limit of {self.server.max_body_bytes} bytes")
-        return self.rfile.read(length)
+        return self._read_exactly(length)
+
+    def _read_exactly(self, length):
+        """``length`` bytes of body; RequestTimeout (408) when the client stops sending them for ``timeout`` s."""
+        chunks, received = [], 0
+        try:
+            while received < length:
+                chunk = self.rfile.read1(min(length - received, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                received += len(chunk)
+        except TimeoutError:
+            self.close_connection = True  # what the client sends later is no request of its own
+            raise RequestTimeout(
+                f"the body stopped after {received} of its {length} bytes (Content-Length) for {self.timeout} s"
+            ) from None
+        if received < length:
+            self.close_connection = True
+            raise InvalidRequest(f"the body ended after {received} of its {length} bytes (Content-Length)")
+        return b"".join(chunks)
+
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own errors (a request line or headers it cannot take) as JSON, like ours."""
+        if code == 414:
+            message = (
+                f"the request line is longer than {MAX_REQUEST_LINE} bytes; "
+                f"model names are at most {MAX_NAME_CHARS} characters"
+            )
+        self.close_connection = True
+        self._send_json(code, {"error": message or self.responses.get(code, ("error",))[0]})
+
+    def handle_one_request(self):
+        super().handle_one_request()
+        if len(getattr(self, "raw_requestline", b"")) > MAX_REQUEST_LINE:
+            # http.server answered 414 and closes; reading the rest of the line first lets the client see the
+            # answer (closing a socket with unread data resets it, and the client loses what was sent).
+            self._drain_line()
+
+    def _drain_line(self):
+        with contextlib.suppress(OSError):
+            for _ in range(MAX_DRAINED_BYTES // MAX_REQUEST_LINE):
+                if self.rfile.readline(MAX_REQUEST_LINE).endswith(b"\n"):
+                    break
 
     def _predict(self, body):
         predictor = self.server.predictor
@@ -195,9 +301,12 @@ class RequestHandler(BaseHTTPRequestHandler):
                         f"{{input name: value}}"
                     )
                 instance = {input_names[0]: instance}
+            check_name_lengths(instance, "input")
             unknown = sorted(set(instance) - set(columns))
             if unknown:
-                raise InvalidRequest(f"instance {index}: unknown input {unknown[0]!r}; the inputs are {input_names}")
+                raise InvalidRequest(
+                    f"instance {index}: unknown input {shown(unknown[0])}; the inputs are {input_names}"
+                )
             for name in input_names:
                 if name not in instance:
                     raise InvalidRequest(f"instance {index}: missing input {name!r}")

@@ -8,7 +8,13 @@ A model directory holds one sub-directory per version, as in TensorFlow Serving:
 each written by ``ms.trainer.Saver(DIR / "2").save(graph, service_signature=...)``. The
 server serves the highest version. A version counts once its ``model.json`` exists:
 the Saver writes the weights first and ``model.json`` last (atomically), so a
-directory without it is still being written and is left alone.
+directory without it is still being written and is left alone. A copy (``cp -r``,
+``rsync``) keeps no such order, so a version that fails to load is tried again as
+soon as any file in its directory changes (a name, a size or a modification time):
+weights that arrive after their ``model.json``, or arrive truncated and are then
+completed, only delay the version. (TensorFlow Serving retries on a timer instead,
+5 times a minute apart; waiting for a change reads a broken version once, not every
+poll, and still picks up a copy that finishes an hour late.)
 
 Every version is loaded into its own ``Graph``, so a new version is built while the
 old one keeps serving, and switching is one reference assignment (``self._current``),
@@ -98,6 +104,26 @@ def list_versions(model_dir):
     return sorted(versions)
 
 
+def version_fingerprint(version_dir):
+    """``(relative path, size, mtime_ns)`` of every file under ``version_dir``, sorted.
+
+    A failed version is tried again once this changes: any file written, added,
+    renamed or removed changes it, and a failed load is no reason to read the
+    files again while it stays the same.
+    """
+    version_dir = Path(version_dir)
+    files = []
+    for root, _, names in os.walk(version_dir):
+        for name in names:
+            path = Path(root) / name
+            try:
+                info = path.stat()
+            except OSError:  # removed while we looked (a Saver's temporary file): the next poll sees the result
+                continue
+            files.append((path.relative_to(version_dir).as_posix(), info.st_size, info.st_mtime_ns))
+    return tuple(sorted(files))
+
+
 def load_version(model_dir, version):
     """Load ``model_dir/version`` into a new graph and check it can answer.
 
@@ -168,7 +194,7 @@ class ModelStore:
         self._on_swap = on_swap or (lambda model: None)
         self._on_failure = on_failure or (lambda version: None)
         self._current = None
-        self._failed = {}  # version -> model.json mtime of the attempt that failed; retried when the file changes
+        self._failed = {}  # version -> version_fingerprint of the attempt that failed; retried when it changes
         self.last_load_error = ""
         self._stop = threading.Event()
         self._thread = None
@@ -197,32 +223,33 @@ class ModelStore:
     def check_once(self):
         """Load and swap in the highest version if it is newer than the served one; True if it swapped.
 
-        A version that fails is logged, kept in ``last_load_error``, and not retried
-        until its model.json changes; the served version stays.
+        A version that fails is logged and kept in ``last_load_error`` ("...; will retry
+        when a file in DIR/N changes"); the served version stays, and the failed one is
+        tried again once its ``version_fingerprint`` changes. Only the highest version is
+        ever tried: a failing DIR/3 is not skipped for DIR/2, because the highest number
+        is the version that was published as the newest, and serving 2 while 3 is being
+        copied would swap twice.
         """
         versions = self.available_versions()
         if not versions or versions[-1] <= self._current.version:
             return False
         newest = versions[-1]
-        mtime = self._model_mtime(newest)
-        if self._failed.get(newest) == mtime:
+        path = self.model_dir / str(newest)
+        # Taken before loading, so a file that changes while it is read earns another try.
+        fingerprint = version_fingerprint(path)
+        if self._failed.get(newest) == fingerprint:
             return False
         try:
             model = load_version(self.model_dir, newest)
         except ModelLoadError as error:
-            self._failed[newest] = mtime
-            self.last_load_error = str(error)
-            log.error("%s; still serving version %d", error, self._current.version)
+            self._failed[newest] = fingerprint
+            self.last_load_error = f"{error}; will retry when a file in {path} changes"
+            log.error("%s; still serving version %d", self.last_load_error, self._current.version)
             self._on_failure(newest)
             return False
+        self._failed.pop(newest, None)
         self._swap(model)
         return True
-
-    def _model_mtime(self, version):
-        try:
-            return (self.model_dir / str(version) / MODEL_FILE).stat().st_mtime_ns
-        except OSError:
-            return None
 
     def _swap(self, model):
         previous = self._current

@@ -9,7 +9,7 @@ The HTTP front end's threads block in ``predict``; the gRPC front end's event lo
 
 import time
 
-from .errors import DeadlineExpired, ModelNotFound
+from .errors import MAX_NAME_CHARS, DeadlineExpired, ModelNotFound, shown
 from .validation import check_request
 
 
@@ -34,8 +34,15 @@ class Predictor:
         self.max_request_bytes = max_request_bytes
 
     def check_name(self, name):
-        if name and name != self.model_name:
-            raise ModelNotFound(f"model {name!r} is not served here; this server serves {self.model_name!r}")
+        """ModelNotFound unless ``name`` is empty or this model's; the message quotes at most a readable part of it."""
+        if not name or name == self.model_name:
+            return
+        if len(name) > MAX_NAME_CHARS:
+            raise ModelNotFound(
+                f"model {shown(name)} is not served here: names are at most {MAX_NAME_CHARS} characters; "
+                f"this server serves {self.model_name!r}"
+            )
+        raise ModelNotFound(f"model {shown(name)} is not served here; this server serves {self.model_name!r}")
 
     def submit(self, inputs, output_names=(), timeout=None):
         """Check one request and queue it; returns its Pending (see ``answer``).

@@ -18,6 +18,7 @@ from .metrics import Metrics
 from .model_store import ModelStore
 from .ports import PortUnavailable
 from .predict import Predictor
+from .tls import load_server_tls
 from .validation import DEFAULT_MAX_REQUEST_BYTES
 
 log = logging.getLogger("serving")
@@ -39,6 +40,9 @@ class ServingConfig:
     poll_seconds: float = 1.0
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     grace_seconds: float = 30.0
+    # PEM files; both given, both front ends serve TLS only (see serving.tls).
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
 
 class ServingApp:
@@ -64,12 +68,14 @@ class ServingApp:
         self.http = None
 
     def start(self):
-        """Load the model and start serving; raises ModelLoadError, or PortUnavailable naming the port and its flag."""
+        """Load the model and start serving; raises ModelLoadError, PortUnavailable naming the port and its flag,
+        or serving.tls.TLSConfigError naming the TLS flag and file."""
         config = self.config
         if config.http_port == config.port != 0:
             raise PortUnavailable(
                 f"--port and --http-port are both {config.port}; the gRPC and the HTTP server need a port each"
             )
+        tls = load_server_tls(config.tls_cert, config.tls_key)  # before the model: a bad file fails at once
         self.store.load_initial()
         self.batcher = Batcher(
             self.store,
@@ -84,11 +90,24 @@ class ServingApp:
             # JSON spells a float64 in up to ~25 characters where the wire format needs 8 bytes.
             max_body = 4 * config.max_request_bytes
             self.http = ServingHTTPServer(
-                (config.host, config.http_port), predictor, self.status, self.metrics, max_body, "--http-port"
+                (config.host, config.http_port),
+                predictor,
+                self.status,
+                self.metrics,
+                max_body,
+                "--http-port",
+                ssl_context=None if tls is None else tls.context,
             )
         try:
             self.grpc = GrpcServer(
-                predictor, self.status, config.host, config.port, config.max_request_bytes, config.max_queue, "--port"
+                predictor,
+                self.status,
+                config.host,
+                config.port,
+                config.max_request_bytes,
+                config.max_queue,
+                "--port",
+                credentials=None if tls is None else tls.grpc_credentials(),
             )
         except BaseException:
             if self.http is not None:
@@ -102,13 +121,14 @@ class ServingApp:
         self.store.start_watching()
         model = self.store.current
         log.info(
-            "serving model %r version %d from %s: gRPC on %s:%d%s",
+            "serving model %r version %d from %s: gRPC on %s:%d%s%s",
             self.model_name,
             model.version,
             config.model_dir,
             config.host,
             self.grpc.port,
-            "" if self.http is None else f", HTTP on {config.host}:{config.http_port}",
+            "" if self.http is None else f", HTTP{'S' if tls else ''} on {config.host}:{self.http.server_address[1]}",
+            "" if tls is None else " (TLS only)",
         )
 
     def stop(self):

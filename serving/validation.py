@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InvalidRequest
+from .errors import MAX_NAME_CHARS, InvalidRequest, shown
 from .settings import DEFAULT_MAX_REQUEST_BYTES
 
 ACCEPTED_DTYPES = ("float32", "float64")
@@ -39,6 +39,13 @@ class CheckedRequest:
     output_names: list
 
 
+def check_name_lengths(names, what):
+    """InvalidRequest for a ``what`` ("input", "output") name over ``MAX_NAME_CHARS``, before any message repeats it."""
+    for name in names:
+        if len(name) > MAX_NAME_CHARS:
+            raise InvalidRequest(f"{what} name {shown(name)} is longer than the limit of {MAX_NAME_CHARS} characters")
+
+
 def expected_form(name, dim):
     """How messages describe what an input takes."""
     return f"input {name!r} takes one sample of shape {tuple(dim)} or a batch of shape (B, {dim[0]}, {dim[1]})"
@@ -61,7 +68,7 @@ def check_request(model, inputs, output_names=(), max_request_bytes=DEFAULT_MAX_
         raise InvalidRequest(f"empty request: no input tensors; {expected}")
     unknown = sorted(set(inputs) - set(dims))
     if unknown:
-        raise InvalidRequest(f"unknown input {unknown[0]!r}; the model's inputs are {list(dims)}: {expected}")
+        raise InvalidRequest(f"unknown input {shown(unknown[0])}; the model's inputs are {list(dims)}: {expected}")
     missing = [name for name in dims if name not in inputs]
     if missing:
         raise InvalidRequest(f"missing input {missing[0]!r}: {expected_form(missing[0], dims[missing[0]])}")
@@ -74,7 +81,7 @@ def check_request(model, inputs, output_names=(), max_request_bytes=DEFAULT_MAX_
     output_names = list(output_names) or list(model.outputs)
     for name in output_names:
         if name not in model.outputs:
-            raise InvalidRequest(f"unknown output {name!r}; the model's outputs are {list(model.outputs)}")
+            raise InvalidRequest(f"unknown output {shown(name)}; the model's outputs are {list(model.outputs)}")
 
     batch, forms = {}, {}
     for name, dim in dims.items():

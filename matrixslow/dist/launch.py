@@ -14,11 +14,16 @@ Every worker runs ``script.py`` with its place in the environment (see ``cluster
 parameter servers run inside the launcher (``--role ps``). Each output line is prefixed with
 its process, e.g. ``[worker 1] ...``. The exit status is 0 when every worker succeeds; when any
 process fails the others are terminated (then killed after ``--grace`` seconds) and it is non-zero.
+
+A parameter server does not outlive its job: it exits 0 once every worker has left the run, names
+a worker silent for ``--deadline`` seconds (that run is over, a restarted job begins a new one), and
+exits 1 when no run is live for ``--restart-window`` seconds.
 """
 
 import argparse
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -34,6 +39,7 @@ LOOPBACK = "127.0.0.1"
 POLL_SECONDS = 0.05
 DEFAULT_GRACE_SECONDS = 5.0
 PS_READY_SECONDS = 30.0
+DEFAULT_RESTART_WINDOW_SECONDS = 60.0
 # Gradients travel in parts of about 1 MiB, and every part is a fresh buffer. By default glibc
 # maps blocks that large from the kernel and unmaps them on free, so each new one costs a page
 # fault per 4 KiB: most of the time of a parameter-server push. Raising its thresholds (only in
@@ -121,7 +127,8 @@ class Job:
         while True:
             for label, process in self.processes:
                 status = process.poll()
-                if status is not None and (status != 0 or process not in workers):
+                # A shard exits 0 once every worker has left its run: the workers are finishing, not failing.
+                if status is not None and status != 0:
                     self.say(f"{label} exited with status {status}; stopping the others")
                     return status or 1
             if all(process.poll() == 0 for process in workers):
@@ -153,27 +160,61 @@ def _signal_group(process, signum):
         os.killpg(process.pid, signum)
 
 
-def serve_ps(spec, index, bind_host=None):
-    """Run parameter-server shard ``index`` of ``spec`` until SIGTERM or SIGINT."""
-    from .ps import ParameterServer  # imports gRPC: only the processes that serve need it
+def serve_ps(
+    spec,
+    index,
+    bind_host=None,
+    deadline=cluster.DEFAULT_DEADLINE_SECONDS,
+    restart_window=DEFAULT_RESTART_WINDOW_SECONDS,
+):
+    """Run parameter-server shard ``index`` of ``spec`` until its job ends, SIGTERM or SIGINT; returns the exit status.
 
+    0 once every worker has left the run (the job finished) or on a signal; 1 when no run has
+    been live for ``restart_window`` seconds (none begun, or its workers went silent and no
+    restarted job began another): a shard nobody uses does not wait forever.
+    """
+    from .ps import ParameterServer  # imports gRPC: only the processes that serve need it
+    from .ps.runs import FINISHED, LIVE, LOG
+
+    _log_to_stdout(LOG)
     host, port = spec["ps"][index].rsplit(":", 1)
-    server = ParameterServer(len(spec["workers"]), f"{bind_host or host}:{port}")
+    server = ParameterServer(len(spec["workers"]), f"{bind_host or host}:{port}", deadline=deadline)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     address = server.start()
     print(f"serving parameter shard {index} on {address} for {len(spec['workers'])} workers", flush=True)
     try:
-        while not stop.wait(1.0):
-            pass
+        while not stop.wait(min(1.0, deadline / 10)):
+            phase, idle, why = server.state.lifecycle()
+            if phase == FINISHED:
+                print(f"parameter shard {index}: every worker left its run; the job is finished, exiting", flush=True)
+                return 0
+            if phase != LIVE and idle >= restart_window:
+                why = f"the last run ended: {why}" if why else "no worker has begun one"
+                print(
+                    f"parameter shard {index}: no live run for {idle:.1f} s (--restart-window {restart_window:g}): "
+                    f"{why}; exiting with status 1",
+                    flush=True,
+                )
+                return 1
     finally:
         server.stop(grace=1.0)
     return 0
 
 
-def _ps_command(index, bind_host):
+def _log_to_stdout(logger):
+    # The shard's own lines (runs begun, workers gone silent) go where its other lines go: the launcher prefixes them.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def _ps_command(index, bind_host, restart_window):
     command = [sys.executable, "-m", "matrixslow.dist.launch", "--serve-ps", "--index", str(index)]
+    command += ["--restart-window", repr(float(restart_window))]
     return command + (["--bind", bind_host] if bind_host else [])
 
 
@@ -184,14 +225,16 @@ def _worker_command(script, script_args):
 def run_local(spec, script, script_args, grace, timeout, bind_host=None, options=None):
     """Start every shard and worker of ``spec`` here; returns the exit status.
 
-    ``options`` are the job's keyword arguments for ``cluster.environment`` (deadline, checkpoints).
+    ``options`` are the job's keyword arguments for ``cluster.environment`` (deadline, checkpoints)
+    and ``restart_window``, the shards'.
     """
-    options = options or {}
+    options = dict(options or {})
+    restart_window = options.pop("restart_window", DEFAULT_RESTART_WINDOW_SECONDS)
     job = Job(grace)
     try:
         for index, address in enumerate(spec["ps"]):
             place = cluster.environment(spec, cluster.PS, index, **options)
-            process = job.start(f"ps {index}", _ps_command(index, bind_host), place)
+            process = job.start(f"ps {index}", _ps_command(index, bind_host, restart_window), place)
             wait_until_listening(address, process, PS_READY_SECONDS)
         command = _worker_command(script, script_args)
         workers = [
@@ -211,12 +254,15 @@ def run_local(spec, script, script_args, grace, timeout, bind_host=None, options
 
 def run_one(spec, role, index, script, script_args, grace, timeout, bind_host=None, options=None):
     """Run just this machine's ``role`` ``index`` of ``spec``; returns the exit status."""
+    options = dict(options or {})
+    restart_window = options.pop("restart_window", DEFAULT_RESTART_WINDOW_SECONDS)
     if role == cluster.PS:
-        return serve_ps(spec, index, bind_host)
+        deadline = options.get("deadline", cluster.DEFAULT_DEADLINE_SECONDS)
+        return serve_ps(spec, index, bind_host, deadline, restart_window)
     job = Job(grace)
     try:
         command = _worker_command(script, script_args)
-        worker = job.start(f"worker {index}", command, cluster.environment(spec, role, index, **(options or {})))
+        worker = job.start(f"worker {index}", command, cluster.environment(spec, role, index, **options))
         return job.wait_for([worker], timeout)
     except KeyboardInterrupt:
         return 130
@@ -241,6 +287,11 @@ def parse_args(argv):
     )  # fmt: skip
     parser.add_argument("--checkpoint-dir", metavar="DIR", help="worker 0 saves checkpoints here; a rerun resumes")
     parser.add_argument("--checkpoint-every", type=int, default=100, metavar="K", help="steps between checkpoints")
+    parser.add_argument(
+        "--restart-window", type=float, default=DEFAULT_RESTART_WINDOW_SECONDS, metavar="SECONDS",
+        help="a parameter server with no live run (none yet, or its workers went silent) waits this long "
+        "for a (restarted) job, then exits with status 1 (default 60)",
+    )  # fmt: skip
     parser.add_argument("--serve-ps", action="store_true", help=argparse.SUPPRESS)  # set by the launcher itself
     parser.add_argument("script", nargs="?", help="the training script every worker runs")
     parser.add_argument("script_args", nargs=argparse.REMAINDER)
@@ -249,19 +300,20 @@ def parse_args(argv):
 
 def main(argv=None):
     parser, args = parse_args(argv)
-    if args.deadline <= 0 or args.checkpoint_every < 1:
-        parser.error("--deadline must be positive and --checkpoint-every at least 1")
+    if args.deadline <= 0 or args.checkpoint_every < 1 or args.restart_window <= 0:
+        parser.error("--deadline and --restart-window must be positive and --checkpoint-every at least 1")
     options = {
         "deadline": args.deadline,
         "checkpoint_dir": os.path.abspath(args.checkpoint_dir) if args.checkpoint_dir else None,
         "checkpoint_every": args.checkpoint_every,
+        "restart_window": args.restart_window,
     }
     try:
         # Every worker and shard needs gRPC: one line now, instead of a traceback from each of them.
         require_extra("dist", parser.prog)
         if args.serve_ps:  # a shard started by run_local: its place is in the environment
             place = cluster.current()
-            return serve_ps(place.cluster_conf, place.index, args.bind)
+            return serve_ps(place.cluster_conf, place.index, args.bind, place.deadline, args.restart_window)
         if args.cluster:
             if args.mode:
                 parser.error("give either --mode (one machine) or --cluster with --role and --index, not both")

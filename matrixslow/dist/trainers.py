@@ -295,7 +295,9 @@ class DistTrainerParameterServer(Trainer):
     its variables (the servers refuse a worker whose variables differ in name, shape or dtype).
     The first server steps are spent on checking the steps per epoch and passing on worker 0's
     resume step and optimizer state; training steps follow. After training, ``final_loss`` is
-    the mean loss of the final weights over every worker's samples.
+    the mean loss of the final weights over every worker's samples, and every worker leaves
+    its run on the shards. A job started again against shards that outlived it begins a new run
+    there (worker 0's Init starts it clean, see ``matrixslow.dist.ps.runs``).
     """
 
     def __init__(
@@ -327,15 +329,16 @@ class DistTrainerParameterServer(Trainer):
         if self.worker_index != 0:
             # The first Init decides the start; waiting for worker 0's makes that start worker 0's weights.
             self._wait_for_first_init(values)
-        set_values(self.optimizer.graph, self.client.init(values))
+        # join_only: should worker 0's run end before this Init, fail rather than begin a run with these weights.
+        set_values(self.optimizer.graph, self.client.init(values, join_only=self.worker_index != 0))
 
     def _wait_for_first_init(self, values):
         try:
             self.client.wait_until_initialised(values, self.timeout)
-        except TimeoutError:
+        except TimeoutError as error:
             raise TimeoutError(
                 f"worker {self.worker_index}: the parameter servers {self.client.addresses} got no weights "
-                f"from worker 0 within {self.timeout:g} s; is worker 0 running?"
+                f"from worker 0 within {self.timeout:g} s; is worker 0 running? (the last answer: {error.last_answer})"
             ) from None
 
     def main_loop(self, train, test):
@@ -349,6 +352,7 @@ class DistTrainerParameterServer(Trainer):
         if not _finished_before(self, steps_per_epoch):
             super().main_loop(train, test)
         self.final_loss = self._mean_loss_over_workers(train)
+        self.client.leave()  # the run is finished once every worker has left: a standalone shard then exits
 
     def _mean_loss_over_workers(self, train):
         # Loss sums and sample counts, each worker in slots of its own, so that the sums are exact.

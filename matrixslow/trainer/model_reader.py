@@ -4,6 +4,10 @@ The checks name the file and the field at fault, and all of them run before
 anything is rebuilt, so that a bad file is reported rather than half loaded.
 A model file of the original MatrixSlow (it has no ``format_version``) is
 translated by ``original_format`` first, and then checked like one of ours.
+
+A save killed after replacing the weights file but before the model file leaves
+the weights that belong with the model file under a second name (see
+``atomic_files.kept_path``); they are read instead.
 """
 
 import hashlib
@@ -14,6 +18,7 @@ import numpy as np
 
 from ..core import FORMAT_VERSION
 from . import original_format
+from .atomic_files import kept_path
 from .errors import ModelFileError
 from .node_entry import check_node_entry
 
@@ -30,13 +35,17 @@ def read_model_files(model_path, weights_path):
     weights : dict
         Node name -> array, one for every Variable the model file lists as saved, with its dim.
     """
-    model = _read_json(model_path)
+    model, model_bytes = _read_json(model_path)
+    kept = kept_path(weights_path, model_bytes)
     if original_format.is_original(model):
+        # It records no sha256 to tell a torn pair by, but a kept file named after this
+        # very model file exists only while a save from it is unfinished, and holds its weights.
+        weights_path = kept if kept.exists() else weights_path
         model, weights = _read_original(model, model_path, weights_path)
         _check_model(model, model_path)
     else:
         _check_model(model, model_path)
-        weights = _read_weights(weights_path, model_path, model["weights_sha256"])
+        weights, weights_path = _read_weights(weights_path, kept, model_path, model["weights_sha256"])
     _check_weights(model["graph"], weights, weights_path, model_path)
     return model, weights
 
@@ -54,8 +63,10 @@ def _read_original(original, model_path, weights_path):
 
 
 def _read_json(path):
+    """The parsed model file and its bytes."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except FileNotFoundError as error:
         raise ModelFileError(f"{path}: no such model file") from error
     except (OSError, UnicodeDecodeError) as error:
@@ -66,7 +77,7 @@ def _read_json(path):
         raise ModelFileError(f"{path}: not valid JSON; the file is truncated or corrupt ({error})") from error
     if not isinstance(model, dict):
         raise ModelFileError(f"{path}: expected a JSON object describing a model, got a {type(model).__name__}")
-    return model
+    return model, data
 
 
 def _check_model(model, path):
@@ -107,19 +118,22 @@ def _check_variable_entry(entry, where, fail):
         fail(f"{where}: a Variable has no parents, got {entry['parents']}")
 
 
-def _read_weights(path, model_path, expected_sha256):
-    """The arrays of the weights file, checked to be the file that ``model_path`` was saved with."""
+def _read_weights(path, kept, model_path, expected_sha256):
+    """The arrays of the weights file ``model_path`` was saved with, and its path: ``path``, else ``kept``."""
     data = _weights_bytes(path, model_path)
+    actual_sha256 = hashlib.sha256(data).hexdigest()
+    if actual_sha256 != expected_sha256 and kept.exists():
+        path, data = kept, _weights_bytes(kept, model_path)
+        actual_sha256 = hashlib.sha256(data).hexdigest()
     weights = parse_npz(data, path)
     # Checked after parsing, so that a truncated file is reported as such, and a
     # readable file that is not the one the model was saved with as a mismatch.
-    actual_sha256 = hashlib.sha256(data).hexdigest()
     if actual_sha256 != expected_sha256:
         raise ModelFileError(
             f"{path} does not belong to {model_path}: its sha256 is {actual_sha256[:16]}..., the model file "
             f"records {expected_sha256[:16]}...; the two files come from different saves (or a save was interrupted)"
         )
-    return weights
+    return weights, path
 
 
 def _weights_bytes(path, model_path):

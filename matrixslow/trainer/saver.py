@@ -4,7 +4,10 @@
 user's meta data and service signature; ``weights.npz`` holds every Variable's
 matrix, keyed by node name. Both files are written atomically, the weights first:
 ``model.json`` is the commit point, and the weights' sha256 recorded in it
-detects a pair torn by a crash or mixed from two saves.
+detects a pair mixed from two saves. Until the new ``model.json`` is in place, the
+previous weights stay under a second name that ``load`` falls back to, so a process
+killed at any point of a save leaves the previous model or the new one loadable.
+The next save or load removes what a killed save left behind.
 
 ``load`` also reads a model directory written by the original MatrixSlow's
 Saver (its model file has no ``format_version``); ``original_format`` translates it.
@@ -17,7 +20,7 @@ The work is split by job: ``model_writer`` encodes the two files,
 from pathlib import Path
 
 from ..core import get_default_graph
-from .atomic_files import commit_files
+from .atomic_files import commit_files, remove_stale
 from .errors import ModelFileError
 from .model_reader import read_model_files
 from .model_writer import encode_model
@@ -60,6 +63,9 @@ class Saver:
         Every Variable whose value is one matrix is saved (trainable weights and
         constants); inputs holding a batch, or nothing, are not.
 
+        A process killed at any point of the save leaves the previous model or this
+        one loadable. Only one process may save into a directory at a time.
+
         Raises
         ------
         ModelFileError
@@ -73,6 +79,7 @@ class Saver:
         # which cannot be saved leaves no trace.
         model_bytes, weights_bytes = encode_model(graph, meta, service_signature, model_path)
         self.root_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale([weights_path, model_path])
         # The model file goes last: it is the commit point.
         commit_files([(weights_path, weights_bytes), (model_path, model_bytes)])
 
@@ -92,6 +99,9 @@ class Saver:
         and weights; its metrics are left out, and which Variables are trainable,
         which it does not record, is inferred (see ``original_format.fixed_variables``).
 
+        After reading, the files that killed saves left in the directory (unchanged
+        for ``atomic_files.STALE_AFTER_SECONDS``) are removed, as the next save does.
+
         Raises
         ------
         ModelFileError
@@ -107,6 +117,7 @@ class Saver:
         model_path = self.root_dir / model_file_name
         weights_path = self.root_dir / weights_file_name
         model, weights = read_model_files(model_path, weights_path)
+        remove_stale([weights_path, model_path])
         # Everything is checked before the first node is created, so that a bad
         # file leaves the graph as it was.
         restore_graph(graph, model, weights, model_path)

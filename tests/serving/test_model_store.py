@@ -87,10 +87,10 @@ def test_a_newer_version_is_swapped_in_and_a_failing_one_leaves_the_old_serving(
     assert store.check_once() is False
     assert store.current.version == 1
     assert str(tmp_path / "3") in store.last_load_error
-    assert store.check_once() is False  # not retried while model.json is unchanged
+    assert store.check_once() is False  # not retried while no file in it changed
 
     weights.write_bytes(good_weights)
-    _, model = export(tmp_path, 3, build_dnn, seed=3)  # a fresh save rewrites model.json
+    _, model = export(tmp_path, 3, build_dnn, seed=3)  # a fresh save, so the model below is version 3's
     assert store.check_once() is True
     assert store.current.version == 3 and store.last_load_error == ""
     batch = feed()

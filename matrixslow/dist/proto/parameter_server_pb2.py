@@ -24,33 +24,37 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,matrixslow/dist/proto/parameter_server.proto\x12\x0fmatrixslow.dist\"V\n\nTensorPart\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x64type\x18\x02 \x01(\t\x12\r\n\x05shape\x18\x03 \x03(\x03\x12\x0e\n\x06offset\x18\x04 \x01(\x03\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\"\x1c\n\nInitHeader\x12\x0e\n\x06worker\x18\x01 \x01(\x05\"g\n\x08InitPart\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.matrixslow.dist.InitHeader\x12.\n\tvariables\x18\x02 \x03(\x0b\x32\x1b.matrixslow.dist.TensorPart\"@\n\nPushHeader\x12\x0e\n\x06worker\x18\x01 \x01(\x05\x12\x0c\n\x04step\x18\x02 \x01(\x03\x12\x14\n\x0csample_count\x18\x03 \x01(\x03\"g\n\x08PushPart\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.matrixslow.dist.PushHeader\x12.\n\tgradients\x18\x02 \x03(\x0b\x32\x1b.matrixslow.dist.TensorPart\"B\n\tPushReply\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\x13\n\x0bserver_step\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\"i\n\x0bPullRequest\x12\x0e\n\x06worker\x18\x01 \x01(\x05\x12\x0c\n\x04step\x18\x02 \x01(\x03\x12\r\n\x05names\x18\x03 \x03(\t\x12-\n\x07\x63ontent\x18\x04 \x01(\x0e\x32\x1c.matrixslow.dist.PullContent\"X\n\nPullHeader\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12\x14\n\x0csample_count\x18\x02 \x01(\x03\x12\r\n\x05ready\x18\x03 \x01(\x08\x12\x17\n\x0fmissing_workers\x18\x04 \x03(\x05\"e\n\x08PullPart\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.matrixslow.dist.PullHeader\x12,\n\x07tensors\x18\x02 \x03(\x0b\x32\x1b.matrixslow.dist.TensorPart*-\n\x0bPullContent\x12\x12\n\x0eMEAN_GRADIENTS\x10\x00\x12\n\n\x06VALUES\x10\x01\x32\xd8\x01\n\x10ParameterService\x12@\n\x04Init\x12\x19.matrixslow.dist.InitPart\x1a\x19.matrixslow.dist.PullPart(\x01\x30\x01\x12?\n\x04Push\x12\x19.matrixslow.dist.PushPart\x1a\x1a.matrixslow.dist.PushReply(\x01\x12\x41\n\x04Pull\x12\x1c.matrixslow.dist.PullRequest\x1a\x19.matrixslow.dist.PullPart0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,matrixslow/dist/proto/parameter_server.proto\x12\x0fmatrixslow.dist\"V\n\nTensorPart\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x64type\x18\x02 \x01(\t\x12\r\n\x05shape\x18\x03 \x03(\x03\x12\x0e\n\x06offset\x18\x04 \x01(\x03\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\"@\n\nInitHeader\x12\x0e\n\x06worker\x18\x01 \x01(\x05\x12\x0f\n\x07session\x18\x02 \x01(\x04\x12\x11\n\tjoin_only\x18\x03 \x01(\x08\"g\n\x08InitPart\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.matrixslow.dist.InitHeader\x12.\n\tvariables\x18\x02 \x03(\x0b\x32\x1b.matrixslow.dist.TensorPart\"Q\n\nPushHeader\x12\x0e\n\x06worker\x18\x01 \x01(\x05\x12\x0c\n\x04step\x18\x02 \x01(\x03\x12\x14\n\x0csample_count\x18\x03 \x01(\x03\x12\x0f\n\x07session\x18\x04 \x01(\x04\"g\n\x08PushPart\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.matrixslow.dist.PushHeader\x12.\n\tgradients\x18\x02 \x03(\x0b\x32\x1b.matrixslow.dist.TensorPart\"B\n\tPushReply\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\x13\n\x0bserver_step\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\"z\n\x0bPullRequest\x12\x0e\n\x06worker\x18\x01 \x01(\x05\x12\x0c\n\x04step\x18\x02 \x01(\x03\x12\r\n\x05names\x18\x03 \x03(\t\x12-\n\x07\x63ontent\x18\x04 \x01(\x0e\x32\x1c.matrixslow.dist.PullContent\x12\x0f\n\x07session\x18\x05 \x01(\x04\"X\n\nPullHeader\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12\x14\n\x0csample_count\x18\x02 \x01(\x03\x12\r\n\x05ready\x18\x03 \x01(\x08\x12\x17\n\x0fmissing_workers\x18\x04 \x03(\x05\"e\n\x08PullPart\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.matrixslow.dist.PullHeader\x12,\n\x07tensors\x18\x02 \x03(\x0b\x32\x1b.matrixslow.dist.TensorPart\"/\n\x0cLeaveRequest\x12\x0e\n\x06worker\x18\x01 \x01(\x05\x12\x0f\n\x07session\x18\x02 \x01(\x04\"\x0c\n\nLeaveReply*-\n\x0bPullContent\x12\x12\n\x0eMEAN_GRADIENTS\x10\x00\x12\n\n\x06VALUES\x10\x01\x32\x9d\x02\n\x10ParameterService\x12@\n\x04Init\x12\x19.matrixslow.dist.InitPart\x1a\x19.matrixslow.dist.PullPart(\x01\x30\x01\x12?\n\x04Push\x12\x19.matrixslow.dist.PushPart\x1a\x1a.matrixslow.dist.PushReply(\x01\x12\x41\n\x04Pull\x12\x1c.matrixslow.dist.PullRequest\x1a\x19.matrixslow.dist.PullPart0\x01\x12\x43\n\x05Leave\x12\x1d.matrixslow.dist.LeaveRequest\x1a\x1b.matrixslow.dist.LeaveReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'matrixslow.dist.proto.parameter_server_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PULLCONTENT']._serialized_start=827
-  _globals['_PULLCONTENT']._serialized_end=872
+  _globals['_PULLCONTENT']._serialized_start=960
+  _globals['_PULLCONTENT']._serialized_end=1005
   _globals['_TENSORPART']._serialized_start=65
   _globals['_TENSORPART']._serialized_end=151
   _globals['_INITHEADER']._serialized_start=153
-  _globals['_INITHEADER']._serialized_end=181
-  _globals['_INITPART']._serialized_start=183
-  _globals['_INITPART']._serialized_end=286
-  _globals['_PUSHHEADER']._serialized_start=288
-  _globals['_PUSHHEADER']._serialized_end=352
-  _globals['_PUSHPART']._serialized_start=354
-  _globals['_PUSHPART']._serialized_end=457
-  _globals['_PUSHREPLY']._serialized_start=459
-  _globals['_PUSHREPLY']._serialized_end=525
-  _globals['_PULLREQUEST']._serialized_start=527
-  _globals['_PULLREQUEST']._serialized_end=632
-  _globals['_PULLHEADER']._serialized_start=634
-  _globals['_PULLHEADER']._serialized_end=722
-  _globals['_PULLPART']._serialized_start=724
-  _globals['_PULLPART']._serialized_end=825
-  _globals['_PARAMETERSERVICE']._serialized_start=875
-  _globals['_PARAMETERSERVICE']._serialized_end=1091
+  _globals['_INITHEADER']._serialized_end=217
+  _globals['_INITPART']._serialized_start=219
+  _globals['_INITPART']._serialized_end=322
+  _globals['_PUSHHEADER']._serialized_start=324
+  _globals['_PUSHHEADER']._serialized_end=405
+  _globals['_PUSHPART']._serialized_start=407
+  _globals['_PUSHPART']._serialized_end=510
+  _globals['_PUSHREPLY']._serialized_start=512
+  _globals['_PUSHREPLY']._serialized_end=578
+  _globals['_PULLREQUEST']._serialized_start=580
+  _globals['_PULLREQUEST']._serialized_end=702
+  _globals['_PULLHEADER']._serialized_start=704
+  _globals['_PULLHEADER']._serialized_end=792
+  _globals['_PULLPART']._serialized_start=794
+  _globals['_PULLPART']._serialized_end=895
+  _globals['_LEAVEREQUEST']._serialized_start=897
+  _globals['_LEAVEREQUEST']._serialized_end=944
+  _globals['_LEAVEREPLY']._serialized_start=946
+  _globals['_LEAVEREPLY']._serialized_end=958
+  _globals['_PARAMETERSERVICE']._serialized_start=1008
+  _globals['_PARAMETERSERVICE']._serialized_end=1293
 # @@protoc_insertion_point(module_scope)

@@ -29,10 +29,14 @@ class TensorPart(_message.Message):
     def __init__(self, name: _Optional[str] = ..., dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class InitHeader(_message.Message):
-    __slots__ = ("worker",)
+    __slots__ = ("worker", "session", "join_only")
     WORKER_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    JOIN_ONLY_FIELD_NUMBER: _ClassVar[int]
     worker: int
-    def __init__(self, worker: _Optional[int] = ...) -> None: ...
+    session: int
+    join_only: bool
+    def __init__(self, worker: _Optional[int] = ..., session: _Optional[int] = ..., join_only: _Optional[bool] = ...) -> None: ...
 
 class InitPart(_message.Message):
     __slots__ = ("header", "variables")
@@ -43,14 +47,16 @@ class InitPart(_message.Message):
     def __init__(self, header: _Optional[_Union[InitHeader, _Mapping]] = ..., variables: _Optional[_Iterable[_Union[TensorPart, _Mapping]]] = ...) -> None: ...
 
 class PushHeader(_message.Message):
-    __slots__ = ("worker", "step", "sample_count")
+    __slots__ = ("worker", "step", "sample_count", "session")
     WORKER_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
     worker: int
     step: int
     sample_count: int
-    def __init__(self, worker: _Optional[int] = ..., step: _Optional[int] = ..., sample_count: _Optional[int] = ...) -> None: ...
+    session: int
+    def __init__(self, worker: _Optional[int] = ..., step: _Optional[int] = ..., sample_count: _Optional[int] = ..., session: _Optional[int] = ...) -> None: ...
 
 class PushPart(_message.Message):
     __slots__ = ("header", "gradients")
@@ -71,16 +77,18 @@ class PushReply(_message.Message):
     def __init__(self, accepted: _Optional[bool] = ..., server_step: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class PullRequest(_message.Message):
-    __slots__ = ("worker", "step", "names", "content")
+    __slots__ = ("worker", "step", "names", "content", "session")
     WORKER_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     NAMES_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
     worker: int
     step: int
     names: _containers.RepeatedScalarFieldContainer[str]
     content: PullContent
-    def __init__(self, worker: _Optional[int] = ..., step: _Optional[int] = ..., names: _Optional[_Iterable[str]] = ..., content: _Optional[_Union[PullContent, str]] = ...) -> None: ...
+    session: int
+    def __init__(self, worker: _Optional[int] = ..., step: _Optional[int] = ..., names: _Optional[_Iterable[str]] = ..., content: _Optional[_Union[PullContent, str]] = ..., session: _Optional[int] = ...) -> None: ...
 
 class PullHeader(_message.Message):
     __slots__ = ("step", "sample_count", "ready", "missing_workers")
@@ -101,3 +109,15 @@ class PullPart(_message.Message):
     header: PullHeader
     tensors: _containers.RepeatedCompositeFieldContainer[TensorPart]
     def __init__(self, header: _Optional[_Union[PullHeader, _Mapping]] = ..., tensors: _Optional[_Iterable[_Union[TensorPart, _Mapping]]] = ...) -> None: ...
+
+class LeaveRequest(_message.Message):
+    __slots__ = ("worker", "session")
+    WORKER_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    worker: int
+    session: int
+    def __init__(self, worker: _Optional[int] = ..., session: _Optional[int] = ...) -> None: ...
+
+class LeaveReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -49,6 +49,11 @@ class ParameterServiceStub:
                 request_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullRequest.SerializeToString,
                 response_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.FromString,
                 _registered_method=True)
+        self.Leave = channel.unary_unary(
+                '/matrixslow.dist.ParameterService/Leave',
+                request_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.LeaveRequest.SerializeToString,
+                response_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.LeaveReply.FromString,
+                _registered_method=True)
 
 
 class ParameterServiceServicer:
@@ -76,6 +81,13 @@ class ParameterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Leave(self, request, context):
+        """Say this worker is done with its run (after its last step); a run every worker left is finished.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ParameterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +105,11 @@ def add_ParameterServiceServicer_to_server(servicer, server):
                     servicer.Pull,
                     request_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullRequest.FromString,
                     response_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.SerializeToString,
+            ),
+            'Leave': grpc.unary_unary_rpc_method_handler(
+                    servicer.Leave,
+                    request_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.LeaveRequest.FromString,
+                    response_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.LeaveReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -176,6 +193,33 @@ class ParameterService:
             '/matrixslow.dist.ParameterService/Pull',
             matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullRequest.SerializeToString,
             matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Leave(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/matrixslow.dist.ParameterService/Leave',
+            matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.LeaveRequest.SerializeToString,
+            matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.LeaveReply.FromString,
             options,
             channel_credentials,
             insecure,

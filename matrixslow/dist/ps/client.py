@@ -4,6 +4,7 @@ Push streams the gradients to a shard in parts, Pull streams the result back the
 """
 
 import itertools
+import secrets
 import time
 from concurrent import futures
 
@@ -57,6 +58,9 @@ class ParameterServerClient:
         Deadline of every single RPC, in seconds.
     step_timeout : float
         How long ``pull`` keeps asking for a step before raising ``TimeoutError``.
+
+    Every call carries ``session``, a random number drawn here: the shards tell this process
+    from a restarted one at the same index by it (see ``runs``).
     """
 
     def __init__(
@@ -74,6 +78,7 @@ class ParameterServerClient:
         self._stubs = [PartStreamsStub(channel) for channel in self._channels]
         self._pool = futures.ThreadPoolExecutor(max_workers=len(self.addresses))
         self.plan = None  # name -> shard index, fixed by init
+        self.session = secrets.randbits(63) or 1  # 0 would mean "does not say"
 
     def _on_every_shard(self, call):
         """Run ``call(shard)`` for every shard at once; results in shard order, the first error raised."""
@@ -100,12 +105,15 @@ class ParameterServerClient:
         if self.plan is None:
             raise RuntimeError(f"worker {self.worker}: call init before pushing or pulling")
 
-    def init(self, variables):
+    def init(self, variables, join_only=False):
         """Register the trainable variables and get the values every worker starts from.
 
         Parameters
         ----------
         variables : dict of str -> numpy.ndarray
+        join_only : bool
+            Join the shards' live run only (FAILED_PRECONDITION otherwise): never begin a run
+            with these values.
 
         Returns
         -------
@@ -115,7 +123,7 @@ class ParameterServerClient:
         self.plan = shard_variables(variables, len(self._stubs))
         groups = self._by_shard(variables)
 
-        header = pb.InitHeader(worker=self.worker)
+        header = pb.InitHeader(worker=self.worker, session=self.session, join_only=join_only)
 
         def init_shard(shard):
             parts = header_then_parts(pb.InitPart, header, "variables", groups[shard], self.part_bytes)
@@ -140,7 +148,7 @@ class ParameterServerClient:
         """
         groups = self._by_shard(gradients)
 
-        header = pb.PushHeader(worker=self.worker, step=step, sample_count=sample_count)
+        header = pb.PushHeader(worker=self.worker, step=step, sample_count=sample_count, session=self.session)
 
         def push_shard(shard):
             parts = header_then_parts(pb.PushPart, header, "gradients", groups[shard], self.part_bytes)
@@ -169,7 +177,7 @@ class ParameterServerClient:
         deadline = time.monotonic() + self.step_timeout
 
         def pull_shard(shard):
-            request = pb.PullRequest(worker=self.worker, step=step, content=pb.MEAN_GRADIENTS)
+            request = pb.PullRequest(worker=self.worker, step=step, content=pb.MEAN_GRADIENTS, session=self.session)
             missing = []
             while True:
                 remaining = deadline - time.monotonic()
@@ -194,15 +202,17 @@ class ParameterServerClient:
         return _merged([means for means, _ in results]), results[0][1]
 
     def wait_until_initialised(self, variables, timeout, poll_seconds=0.02):
-        """Wait until some worker's ``init`` has registered ``variables`` on every shard.
+        """Wait until some worker's ``init`` has begun a run on every shard that this process may join.
 
         A worker that must start from another worker's weights calls this before its own
         ``init``; ``variables`` (this worker's, only their names and sizes matter) fix the routing.
+        A run this worker's earlier process was part of does not count: a restarted worker waits
+        for the Init that begins the new run.
 
         Raises
         ------
         TimeoutError
-            After ``timeout`` seconds, naming the shards.
+            After ``timeout`` seconds, naming the shards and what the last one said.
         """
         self.plan = shard_variables(variables, len(self._stubs))
         give_up_at = time.monotonic() + timeout
@@ -211,12 +221,16 @@ class ParameterServerClient:
                 self.pull_values()
                 return
             except grpc.RpcError as error:
-                if error.code() != grpc.StatusCode.FAILED_PRECONDITION:  # anything but "no Init yet"
+                if error.code() != grpc.StatusCode.FAILED_PRECONDITION:  # anything but "no run to join yet"
                     raise
+                said = error.details()
             if time.monotonic() > give_up_at:
-                raise TimeoutError(
+                timeout_error = TimeoutError(
                     f"worker {self.worker}: the parameter servers {self.addresses} got no weights within {timeout:g} s"
+                    f" ({said})"
                 )
+                timeout_error.last_answer = said  # the shard's own words, for callers that phrase their own error
+                raise timeout_error
             time.sleep(poll_seconds)
 
     def pull_values(self):
@@ -230,13 +244,18 @@ class ParameterServerClient:
         self._require_plan()
 
         def pull_shard(shard):
-            request = pb.PullRequest(worker=self.worker, content=pb.VALUES)
+            request = pb.PullRequest(worker=self.worker, content=pb.VALUES, session=self.session)
             replies = self._stubs[shard].Pull(request, timeout=self.rpc_timeout, wait_for_ready=True)
             header, values = read_pull(replies, f"shard {self.addresses[shard]}")
             return values, header.step
 
         results = self._on_every_shard(pull_shard)
         return _merged([values for values, _ in results]), min(step for _, step in results)
+
+    def leave(self):
+        """Tell every shard this worker is done with its run; a run every worker left is finished."""
+        request = pb.LeaveRequest(worker=self.worker, session=self.session)
+        self._on_every_shard(lambda shard: self._stubs[shard].Leave(request, timeout=self.rpc_timeout))
 
     def close(self):
         self._pool.shutdown(wait=True)
@@ -257,6 +276,11 @@ class PartStreamsStub:
         self.Init = channel.stream_stream(f"/{SERVICE_NAME}/Init")
         self.Push = channel.stream_unary(f"/{SERVICE_NAME}/Push", response_deserializer=pb.PushReply.FromString)
         self.Pull = channel.unary_stream(f"/{SERVICE_NAME}/Pull", request_serializer=pb.PullRequest.SerializeToString)
+        self.Leave = channel.unary_unary(
+            f"/{SERVICE_NAME}/Leave",
+            request_serializer=pb.LeaveRequest.SerializeToString,
+            response_deserializer=pb.LeaveReply.FromString,
+        )
 
 
 def header_then_parts(message_type, header, field, arrays, size):

@@ -6,8 +6,11 @@ No worker ever holds a server thread for long: a synchronous Pull waits at most
 ``long_poll_seconds`` (and never past the caller's deadline), then answers ``ready=False`` with
 the workers that have not pushed, and the client asks again. The thread pool is still sized for
 the worker count so that one long-poll per worker never starves the pushes that would end it.
+
+With a ``deadline`` a watcher thread ends the run of a worker silent that long (see ``runs``).
 """
 
+import threading
 from concurrent import futures
 
 import grpc
@@ -98,19 +101,26 @@ class ParameterServicer:
             "Init": grpc.stream_stream_rpc_method_handler(self.Init),
             "Push": grpc.stream_unary_rpc_method_handler(self.Push, response_serializer=pb.PushReply.SerializeToString),
             "Pull": grpc.unary_stream_rpc_method_handler(self.Pull, request_deserializer=pb.PullRequest.FromString),
+            "Leave": grpc.unary_unary_rpc_method_handler(
+                self.Leave,
+                request_deserializer=pb.LeaveRequest.FromString,
+                response_serializer=pb.LeaveReply.SerializeToString,
+            ),
         }
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
 
     @_reporting_errors
     def Init(self, request_iterator, context):  # noqa: N802 (the gRPC method names)
         header, variables = read_parts(request_iterator, pb.InitPart, "variables", "Init")
-        values, step = self.state.init(header.worker, variables)
+        values, step = self.state.init(header.worker, variables, header.session, header.join_only)
         return pull_parts(pb.PullHeader(step=step, ready=True), values, self.part_bytes)
 
     @_reporting_errors
     def Push(self, request_iterator, context):  # noqa: N802
         header, gradients = read_parts(request_iterator, pb.PushPart, "gradients", "Push")
-        accepted, step, reason = self.state.push(header.worker, header.step, gradients, header.sample_count)
+        accepted, step, reason = self.state.push(
+            header.worker, header.step, gradients, header.sample_count, header.session
+        )
         return pb.PushReply(accepted=accepted, server_step=step, reason=reason)
 
     @_reporting_errors
@@ -119,14 +129,21 @@ class ParameterServicer:
         # as a status: the generator below only serialises.
         names = list(request.names)
         if request.content == pb.VALUES:
-            values, step = self.state.values(names)
+            values, step = self.state.values(names, request.worker, request.session)
             return pull_parts(pb.PullHeader(step=step, ready=True), values, self.part_bytes)
         remaining = context.time_remaining()
         # Answer a little before the caller's deadline so it gets "not ready" instead of DEADLINE_EXCEEDED.
         wait = self.long_poll_seconds if remaining is None else max(0.0, min(self.long_poll_seconds, remaining / 2))
-        ready, means, count, missing = self.state.pull_mean(request.worker, request.step, names, timeout=wait)
+        ready, means, count, missing = self.state.pull_mean(
+            request.worker, request.step, names, timeout=wait, session=request.session
+        )
         header = pb.PullHeader(step=request.step, sample_count=count, ready=ready, missing_workers=missing)
         return pull_parts(header, means, self.part_bytes)
+
+    @_reporting_errors
+    def Leave(self, request, context):  # noqa: N802
+        self.state.leave(request.worker, request.session)
+        return pb.LeaveReply()
 
 
 class ParameterServer:
@@ -146,6 +163,8 @@ class ParameterServer:
     max_threads : int, optional
         Server threads; by default ``num_workers + 4``. Fewer still finish (long-polls give their
         thread back), only slower.
+    deadline : float, optional
+        Seconds a worker may stay silent before its run is over and logged; None: never checked.
     """
 
     def __init__(
@@ -158,8 +177,11 @@ class ParameterServer:
         max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES,
         long_poll_seconds=0.5,
         max_threads=None,
+        deadline=None,
     ):
-        self.state = ParameterState(num_workers, mode, learning_rate, max_staleness)
+        self.state = ParameterState(num_workers, mode, learning_rate, max_staleness, deadline)
+        self._stopping = threading.Event()
+        self._watcher = None
         self._requested_address = address
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_threads or num_workers + EXTRA_THREADS),
@@ -175,11 +197,22 @@ class ParameterServer:
         port = bind(self._server, self._requested_address, "parameter server")
         self._server.start()
         self.address = f"{host}:{port}"
+        if self.state.runs.deadline is not None:
+            self._watcher = threading.Thread(target=self._watch, name="parameter-server-deadline", daemon=True)
+            self._watcher.start()
         return self.address
+
+    def _watch(self):
+        # A tenth of the deadline between looks: a silent worker is named within 1.1 deadlines.
+        while not self._stopping.wait(self.state.runs.deadline / 10):
+            self.state.check_deadline()
 
     def stop(self, grace=None):
         """Stop serving; waits for the shutdown to finish."""
+        self._stopping.set()
         self._server.stop(grace).wait(timeout=10)
+        if self._watcher is not None:
+            self._watcher.join(timeout=10)
 
     def __enter__(self):
         self.start()

@@ -12,11 +12,17 @@ Asynchronous mode
     step. A push carries the server step the worker computed against; a push more than
     ``max_staleness`` steps behind is *rejected* (not made to wait: waiting would let one slow worker
     hold a server thread), and the worker pulls fresh values and tries again.
+Runs
+    A job started again against the same shard begins a new run, which starts clean (see ``runs``);
+    with a ``deadline`` a silent worker ends its run and every live worker is told who it was.
 """
 
 import threading
+import time
 
 import numpy as np
+
+from .runs import RunRefusal, Runs
 
 SYNC = "sync"
 ASYNC = "async"
@@ -52,9 +58,15 @@ class ParameterState:
         follow training. Asynchronous mode: required, it is how pushes are applied.
     max_staleness : int, optional
         Asynchronous mode only: reject pushes computed more than this many server steps ago.
+    deadline : float, optional
+        Seconds a worker of the live run may stay silent before the run is over (``check_deadline``).
+    clock : callable
+        Monotonic seconds, for the deadline.
     """
 
-    def __init__(self, num_workers, mode=SYNC, learning_rate=None, max_staleness=None):
+    def __init__(
+        self, num_workers, mode=SYNC, learning_rate=None, max_staleness=None, deadline=None, clock=time.monotonic
+    ):
         if num_workers < 1:
             raise ValueError(f"num_workers={num_workers} must be at least 1")
         if mode not in (SYNC, ASYNC):
@@ -67,19 +79,37 @@ class ParameterState:
         self.mode = mode
         self.learning_rate = learning_rate
         self.max_staleness = max_staleness
+        self.runs = Runs(num_workers, deadline, clock)
         self._changed = threading.Condition()
-        self._values = None  # name -> array; None until the first Init
-        self._add_locks = {}  # name -> lock held while adding into that variable's pending sums
+        self._start_run(None)
+
+    def _start_run(self, variables):
+        """Take ``variables`` as the values (None: none yet) and forget every step: a new run starts clean."""
+        self._values = (
+            None if variables is None else {name: np.array(value, copy=True) for name, value in variables.items()}
+        )
+        self._add_locks = {name: threading.Lock() for name in self._values or ()}  # held while adding into pending sums
         self._step = 0  # updates applied so far (the server version)
         self._last_pushed = {}  # worker -> last step it pushed (synchronous mode)
-        self._pending = {}  # step -> {"sums", "unwritten" (names no push has written yet), "count", "workers"}
+        # step -> {"sums", "unwritten" (names no push has written yet), "count", "workers", and the "locks",
+        # "dtypes" and "run" number the step was opened with}
+        self._pending = {}
         self._done = {}  # step -> {"mean", "count", "pulled"}
         self._last_completed = -1
 
     # ----- Init -------------------------------------------------------------------------------
 
-    def init(self, worker, variables):
-        """Register ``variables``; the first call sets them, later calls get the server's copies.
+    def init(self, worker, variables, session=0, join_only=False):
+        """Register ``variables``; the Init that begins a run sets them, later ones get the server's copies.
+
+        Parameters
+        ----------
+        worker : int
+        variables : dict of name -> numpy.ndarray
+        session : int
+            The worker process's number (see ``runs``); 0 when the caller does not say.
+        join_only : bool
+            Join the live run only; refuse rather than begin a new one with these values.
 
         Returns
         -------
@@ -88,16 +118,21 @@ class ParameterState:
         """
         self._check_worker(worker)
         with self._changed:
-            if self._values is None:
-                self._values = {name: np.array(value, copy=True) for name, value in variables.items()}
-                self._add_locks = {name: threading.Lock() for name in self._values}
-            else:
+            if self._values is not None and self.runs.joins(worker, session):
                 self._check_matches(worker, variables, what="variables")
+            try:
+                begins = self.runs.on_init(worker, session, join_only)
+            except RunRefusal as refusal:
+                raise NotReadyError(str(refusal)) from None
+            finally:
+                self._changed.notify_all()  # the Init may have ended the run: its waiting pulls are refused
+            if begins:
+                self._start_run(variables)
             return self._copy_values(None), self._step
 
     # ----- Push -------------------------------------------------------------------------------
 
-    def push(self, worker, step, gradients, sample_count):
+    def push(self, worker, step, gradients, sample_count, session=0):
         """Add one worker's gradient sums over ``sample_count`` samples.
 
         Returns
@@ -110,12 +145,17 @@ class ParameterState:
             raise VariableMismatchError(f"worker {worker}, step {step}: sample_count={sample_count} must be >= 1")
         with self._changed:
             self._require_init()
+            self._require_run(worker, session)
             self._check_matches(worker, gradients, what="gradients")
+            self.runs.hear(worker, step)
             if self.mode == ASYNC:
                 return self._apply_async(worker, step, gradients, sample_count)
             entry = self._open_sync_step(worker, step)
         self._add_sync(entry, gradients)
         with self._changed:
+            if entry["run"] != self.runs.number:
+                raise NotReadyError(f"worker {worker}, step {step}: run {entry['run']} ended while this push was added")
+            self._require_run(worker, session)  # the run may be over by now
             entry["count"] += sample_count
             entry["workers"].add(worker)
             complete = len(entry["workers"]) == self.num_workers
@@ -145,14 +185,19 @@ class ParameterState:
         if step not in self._pending:
             # float64 sums: the mean is then exact to one rounding whatever the variables' dtype.
             sums = {name: np.empty(value.shape) for name, value in self._values.items()}
-            self._pending[step] = {"sums": sums, "unwritten": set(sums), "count": 0, "workers": set()}
+            self._pending[step] = {
+                "sums": sums, "unwritten": set(sums), "count": 0, "workers": set(),
+                "locks": self._add_locks, "dtypes": {name: value.dtype for name, value in self._values.items()},
+                "run": self.runs.number,
+            }  # fmt: skip
         return self._pending[step]
 
     def _add_sync(self, entry, gradients):
         # The additions run outside the state's lock, each variable under its own: two workers' pushes
         # add at once (NumPy lets go of the GIL), and pulls and other steps' pushes never wait for them.
+        # The entry keeps its run's locks and dtypes: a new run may replace the state's meanwhile.
         for name, grad in gradients.items():
-            with self._add_locks[name]:
+            with entry["locks"][name]:
                 if name in entry["unwritten"]:
                     # The step's first gradient is copied in rather than added to zeros: one pass fewer.
                     np.copyto(entry["sums"][name], grad)
@@ -165,12 +210,14 @@ class ParameterState:
         count = entry["count"]
         # Divide straight into the variable's dtype: one pass over the sums, still one rounding.
         mean = {
-            name: np.divide(total, count, out=np.empty(total.shape, self._values[name].dtype), casting="unsafe")
+            name: np.divide(total, count, out=np.empty(total.shape, entry["dtypes"][name]), casting="unsafe")
             for name, total in entry["sums"].items()
         }
         for array in mean.values():
             array.flags.writeable = False  # handed to every puller without a copy
         with self._changed:
+            if entry["run"] != self.runs.number:
+                return  # a new run began meanwhile and starts clean: this step is nobody's now
             if self.learning_rate is not None:
                 self._apply_mean({name: total / count for name, total in entry["sums"].items()})
             del self._pending[step]
@@ -185,7 +232,7 @@ class ParameterState:
 
     # ----- Pull -------------------------------------------------------------------------------
 
-    def pull_mean(self, worker, step, names, timeout):
+    def pull_mean(self, worker, step, names, timeout, session=0):
         """The averaged gradients of ``step``, waiting at most ``timeout`` seconds for the last pushes.
 
         Returns
@@ -198,7 +245,12 @@ class ParameterState:
             self._require_init()
             if self.mode != SYNC:
                 raise NotReadyError("asynchronous mode has no per-step mean: pull VALUES")
-            self._changed.wait_for(lambda: step in self._done, timeout=timeout)
+            self._require_run(worker, session)
+            self.runs.hear(worker)
+            self._changed.wait_for(
+                lambda: step in self._done or self.runs.refusal(worker, session) is not None, timeout=timeout
+            )
+            self._require_run(worker, session)  # a silent worker ended the run while this pull waited
             result = self._done.get(step)
             if result is None:
                 if step <= self._last_completed and step not in self._pending:
@@ -211,11 +263,40 @@ class ParameterState:
                 del self._done[step]
             return True, means, result["count"], []
 
-    def values(self, names):
-        """The current values and the server step."""
+    def values(self, names, worker=None, session=0):
+        """The current values and the server step; with ``worker``, only for a process of the live run.
+
+        A process that may not join the live run is refused: a restarted worker waits so for the
+        Init that begins its own run, instead of reading the values of the run it left.
+        """
         with self._changed:
             self._require_init()
+            if worker is not None:
+                self._check_worker(worker)
+                refusal = self.runs.join_refusal(worker, session)
+                self._changed.notify_all()  # the request may have shown a restart, which ends the run
+                if refusal is not None:
+                    raise NotReadyError(refusal)
             return self._select(self._values, names), self._step
+
+    # ----- the run ----------------------------------------------------------------------------
+
+    def leave(self, worker, session=0):
+        """``worker`` is done with its run; the run is finished once every worker has left."""
+        self._check_worker(worker)
+        with self._changed:
+            self.runs.leave(worker, session)
+
+    def check_deadline(self):
+        """End the live run if a worker has been silent for the deadline (logging who); call it now and then."""
+        with self._changed:
+            if self.runs.check_silence():
+                self._changed.notify_all()
+
+    def lifecycle(self):
+        """``(phase, idle seconds, why the run is over)``: what a shard's process decides its exit on."""
+        with self._changed:
+            return self.runs.phase, self.runs.idle_seconds(), self.runs.ended
 
     # ----- checks -----------------------------------------------------------------------------
 
@@ -226,6 +307,11 @@ class ParameterState:
     def _require_init(self):
         if self._values is None:
             raise NotReadyError("no variables yet: a worker must call Init first")
+
+    def _require_run(self, worker, session):
+        refusal = self.runs.refusal(worker, session)
+        if refusal is not None:
+            raise NotReadyError(refusal)
 
     def _check_matches(self, worker, arrays, what):
         missing = sorted(set(self._values) - set(arrays))
