@@ -11,28 +11,28 @@ Routes
     model, else a dict). ``"output_names": [...]`` picks outputs. Errors are
     ``{"error": message}`` with 400 (bad request; an empty or chunked body, a bad Content-Length),
     404 (unknown model or path), 405 (a route asked with the method it does not take,
-    with an ``Allow`` header), 413 (body too large), 429 (queue full), 500.
+    with an ``Allow`` header), 408 (the body stopped short of its Content-Length), 413 (body too
+    large), 414 (request line over 64 KiB), 429 (queue full), 500.
 ``GET /v1/models/NAME``
     The model status (version, signature, counters), as the gRPC ModelStatus gives it.
 ``GET /metrics``
     Prometheus text format.
 
-JSON numbers are read as float64; booleans, strings and nulls are refused.
+JSON numbers are read as float64; booleans, strings and nulls are refused. The body is read
+into arrays without a Python object per number (serving.predict_json), so a request's peak
+memory is at most 4x its body plus the model's own (its inputs as float64, the forward pass).
 """
 
 import contextlib
 import json
-import math
 import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import numpy as np
-
-from .errors import MAX_NAME_CHARS, InvalidRequest, ModelNotFound, RequestError, RequestTimeout, shown
+from .errors import MAX_NAME_CHARS, SHOWN_CHARS, InvalidRequest, ModelNotFound, RequestError, RequestTimeout, shown
 from .ports import listen_error
-from .validation import check_name_lengths
+from .predict_json import answer_pieces, parse_predict_body
 
 PREFIX = "/v1/models/"
 
@@ -40,57 +40,6 @@ PREFIX = "/v1/models/"
 # and thrown away so that the client gets that answer.
 MAX_REQUEST_LINE = 65536
 MAX_DRAINED_BYTES = 16 << 20
-
-
-def _to_array(value, name):
-    """Nested JSON lists of numbers -> float64 array, or InvalidRequest naming the input."""
-    try:
-        array = np.array(value, dtype=object)
-    except ValueError:
-        raise InvalidRequest(f"input {name!r}: nested lists of unequal lengths (a ragged array)") from None
-    flat = array.reshape(-1)
-    if array.dtype == object and not all(type(item) in (int, float) for item in flat):
-        kinds = sorted({type(item).__name__ for item in flat if type(item) not in (int, float)})
-        raise InvalidRequest(
-            f"input {name!r}: values must be numbers in nested lists of equal lengths, got {', '.join(kinds)}"
-        )
-    try:
-        return array.astype(np.float64)
-    except OverflowError:  # an integer written with hundreds of digits: JSON allows it, float64 does not
-        raise InvalidRequest(f"input {shown(name)}: a number is too large for float64 (over about 1.8e308)") from None
-
-
-def _json_value(array):
-    """Nested lists; a non-finite output becomes null, since NaN and Infinity are not JSON."""
-    if np.isfinite(array).all():
-        return array.tolist()
-    return np.where(np.isfinite(array), array.astype(object), None).tolist()
-
-
-def parse_predict_body(body):
-    """(inputs dict of arrays, output names, row form?) from a :predict JSON body."""
-    try:
-        payload = json.loads(body, parse_constant=lambda constant: math.nan)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidRequest(f"the body is not valid JSON: {error}") from None
-    except RecursionError:  # json recurses once per nesting level
-        raise InvalidRequest("the body is nested too deeply: values are at most a few levels of lists") from None
-    if not isinstance(payload, dict) or ("inputs" in payload) == ("instances" in payload):
-        raise InvalidRequest('the body must be a JSON object with either "inputs" or "instances"')
-    output_names = payload.get("output_names", [])
-    if not isinstance(output_names, list) or not all(isinstance(name, str) for name in output_names):
-        raise InvalidRequest('"output_names" must be a list of output names')
-    check_name_lengths(output_names, "output")
-    if "inputs" in payload:
-        inputs = payload["inputs"]
-        if not isinstance(inputs, dict):
-            raise InvalidRequest('"inputs" must be an object {input name: value}')
-        check_name_lengths(inputs, "input")
-        return {name: _to_array(value, name) for name, value in inputs.items()}, output_names, False
-    instances = payload["instances"]
-    if not isinstance(instances, list) or not instances:
-        raise InvalidRequest('"instances" must be a non-empty list of samples')
-    return instances, output_names, True
 
 
 # How long a new TLS connection may take to say hello and finish its handshake (in its own thread);
@@ -210,7 +159,10 @@ class RequestHandler(BaseHTTPRequestHandler):
                 raise InvalidRequest(
                     'the body is empty; POST a JSON object such as {"inputs": {"x": ...}} or {"instances": [...]}'
                 )
-            self._send_json(200, self._predict(body))
+            predictor = self.server.predictor
+            request = parse_predict_body(body, predictor.store.current, predictor.max_request_bytes)
+            del body  # read into arrays: a large body's memory goes before the model runs
+            self._send(200, self._predict(*request), "application/json")
         except RequestError as error:
             code = error.code.name
             self._send_json(error.http_status, {"error": error.message})
@@ -221,6 +173,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             code = "RESOURCE_EXHAUSTED"
             self.close_connection = True  # the unread body would be taken for the next request
             self._send_json(413, {"error": str(error)})
+            self._discard(error.length)
         except Exception as error:  # a bug must not take the server down
             code = "INTERNAL"
             self._send_json(500, {"error": f"internal error: {type(error).__name__}: {error}"})
@@ -236,31 +189,53 @@ class RequestHandler(BaseHTTPRequestHandler):
             return b""  # HTTP/1.1: a request with neither header has no body
         if not length.strip().isdigit():
             self.close_connection = True
-            raise InvalidRequest(f"the Content-Length header {length!r} is not a number of bytes")
+            raise InvalidRequest(f"the Content-Length header {shown(length)} is not a number of bytes")
         length = int(length)
         if length > self.server.max_body_bytes:
-            raise _BodyTooLarge(f"the body of {length} bytes exceeds the limit of {self.server.max_body_bytes} bytes")
+            raise _BodyTooLarge(length, self._too_large(length))
         return self._read_exactly(length)
+
+    def _too_large(self, length):
+        return f"the body of {length} bytes exceeds the limit of {self.server.max_body_bytes} bytes"
+
+    def handle_expect_100(self):
+        """Refuse a body over the limit before it is sent, to a client that asks first (curl does for large ones)."""
+        length = self.headers.get("Content-Length", "").strip()
+        if not (length.isdigit() and int(length) > self.server.max_body_bytes):
+            return super().handle_expect_100()
+        self.close_connection = True
+        self._send_json(413, {"error": self._too_large(int(length))})
+        self.server.metrics.record_request("http", "RESOURCE_EXHAUSTED", 0.0)
+        return False
+
+    def _discard(self, length):
+        """Read and drop a refused body (up to what an allowed one may be), so the client can read the answer:
+        closing a socket with unread data resets it, and the client loses what we sent."""
+        left = min(length, max(self.server.max_body_bytes, MAX_DRAINED_BYTES))
+        with contextlib.suppress(OSError):  # a timeout or a client gone: it is closed either way
+            while left > 0 and (chunk := self.rfile.read1(min(left, 1 << 20))):
+                left -= len(chunk)
 
     def _read_exactly(self, length):
         """``length`` bytes of body; RequestTimeout (408) when the client stops sending them for ``timeout`` s."""
-        chunks, received = [], 0
+        # Grown as it comes (a bytearray grows in place), where chunks joined at the end would take twice
+        # the memory, and a body allocated whole at once would let a client that sends nothing hold it.
+        body = bytearray()
         try:
-            while received < length:
-                chunk = self.rfile.read1(min(length - received, 1 << 20))
+            while len(body) < length:
+                chunk = self.rfile.read1(min(length - len(body), 1 << 20))
                 if not chunk:
                     break
-                chunks.append(chunk)
-                received += len(chunk)
+                body += chunk
         except TimeoutError:
             self.close_connection = True  # what the client sends later is no request of its own
             raise RequestTimeout(
-                f"the body stopped after {received} of its {length} bytes (Content-Length) for {self.timeout} s"
+                f"the body stopped after {len(body)} of its {length} bytes (Content-Length) for {self.timeout} s"
             ) from None
-        if received < length:
+        if len(body) < length:
             self.close_connection = True
-            raise InvalidRequest(f"the body ended after {received} of its {length} bytes (Content-Length)")
-        return b"".join(chunks)
+            raise InvalidRequest(f"the body ended after {len(body)} of its {length} bytes (Content-Length)")
+        return body
 
     def send_error(self, code, message=None, explain=None):
         """http.server's own errors (a request line or headers it cannot take) as JSON, like ours."""
@@ -285,52 +260,10 @@ class RequestHandler(BaseHTTPRequestHandler):
                 if self.rfile.readline(MAX_REQUEST_LINE).endswith(b"\n"):
                     break
 
-    def _predict(self, body):
-        predictor = self.server.predictor
-        parsed, output_names, rows = parse_predict_body(body)
-        if not rows:
-            outputs, version = predictor.predict(parsed, output_names)
-            return {"model_version": version, "outputs": {name: _json_value(value) for name, value in outputs.items()}}
-        input_names = list(predictor.store.current.inputs)
-        columns = {name: [] for name in input_names}
-        for index, instance in enumerate(parsed):
-            if not isinstance(instance, dict):
-                if len(input_names) != 1:
-                    raise InvalidRequest(
-                        f"instance {index}: the model has inputs {input_names}; give each instance as "
-                        f"{{input name: value}}"
-                    )
-                instance = {input_names[0]: instance}
-            check_name_lengths(instance, "input")
-            unknown = sorted(set(instance) - set(columns))
-            if unknown:
-                raise InvalidRequest(
-                    f"instance {index}: unknown input {shown(unknown[0])}; the inputs are {input_names}"
-                )
-            for name in input_names:
-                if name not in instance:
-                    raise InvalidRequest(f"instance {index}: missing input {name!r}")
-                columns[name].append(_to_array(instance[name], name))
-        inputs = {}
-        for name, samples in columns.items():
-            if len({sample.shape for sample in samples}) != 1:
-                shapes = sorted({sample.shape for sample in samples})
-                raise InvalidRequest(f"input {name!r}: instances have different shapes {shapes}")
-            if samples[0].ndim != 2:
-                raise InvalidRequest(
-                    f"input {name!r}: each instance must be one sample of shape "
-                    f"{predictor.store.current.inputs[name].dim}, got shape {samples[0].shape}"
-                )
-            inputs[name] = np.stack(samples)
-        outputs, version = predictor.predict(inputs, output_names)
-        names = list(outputs)
-        predictions = [
-            _json_value(outputs[names[0]][row])
-            if len(names) == 1
-            else {name: _json_value(outputs[name][row]) for name in names}
-            for row in range(len(parsed))
-        ]
-        return {"model_version": version, "predictions": predictions}
+    def _predict(self, inputs, output_names, rows):
+        """The answer, as pieces of JSON."""
+        outputs, version = self.server.predictor.predict(inputs, output_names)
+        return answer_pieces(version, outputs, rows)
 
     def _send_json(self, status, payload, headers=None):
         self._send(status, json.dumps(payload).encode(), "application/json", headers)
@@ -340,13 +273,15 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
+        pieces = body if isinstance(body, list) else [body]  # a large answer comes in pieces, never joined
+        self.send_header("Content-Length", str(sum(len(piece) for piece in pieces)))
         if self.server.stopping:
             self.close_connection = True
         if self.close_connection:  # stopping, or a body left unread: tell the client not to reuse the connection
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(body)
+        for piece in pieces:
+            self.wfile.write(piece)
 
 
 # Each route and the one method it takes; what to try instead of a path that is no route (404)
@@ -373,14 +308,25 @@ def _route(path):
 def _check_method(method, path, route):
     """ModelNotFound (404) for no route, _WrongMethod (405) for a route that takes the other method."""
     if route is None:
-        raise ModelNotFound(f"no route {method} {path}; {TRY[method]}")
+        raise ModelNotFound(f"no route {method} {_shown_path(path)}; {TRY[method]}")
     allowed = ROUTE_METHODS[route]
     if method != allowed:
-        raise _WrongMethod(allowed, f"{method} {path}: this route takes {allowed} only; {INSTEAD[allowed]}")
+        raise _WrongMethod(
+            allowed, f"{method} {_shown_path(path)}: this route takes {allowed} only; {INSTEAD[allowed]}"
+        )
+
+
+def _shown_path(path):
+    """``path`` as messages repeat it: cut, like names (errors.shown), past SHOWN_CHARS characters."""
+    return path if len(path) <= SHOWN_CHARS else f"{path[:SHOWN_CHARS]}... ({len(path)} characters)"
 
 
 class _BodyTooLarge(Exception):
-    pass
+    """A Content-Length over the limit: 413, then the body is read and dropped (``length`` bytes)."""
+
+    def __init__(self, length, message):
+        super().__init__(message)
+        self.length = length
 
 
 class _WrongMethod(Exception):

@@ -51,6 +51,12 @@ def expected_form(name, dim):
     return f"input {name!r} takes one sample of shape {tuple(dim)} or a batch of shape (B, {dim[0]}, {dim[1]})"
 
 
+def unknown_input(name, dims):
+    """The message for an input ``name`` that is none of ``dims`` ({input name: dim})."""
+    expected = "; ".join(expected_form(known, dim) for known, dim in dims.items())
+    return f"unknown input {shown(name)}; the model's inputs are {list(dims)}: {expected}"
+
+
 def check_request(model, inputs, output_names=(), max_request_bytes=DEFAULT_MAX_REQUEST_BYTES):
     """Check ``inputs`` ({name: array}) against ``model`` (a LoadedModel) and shape them into one batch.
 
@@ -68,7 +74,7 @@ def check_request(model, inputs, output_names=(), max_request_bytes=DEFAULT_MAX_
         raise InvalidRequest(f"empty request: no input tensors; {expected}")
     unknown = sorted(set(inputs) - set(dims))
     if unknown:
-        raise InvalidRequest(f"unknown input {shown(unknown[0])}; the model's inputs are {list(dims)}: {expected}")
+        raise InvalidRequest(unknown_input(unknown[0], dims))
     missing = [name for name in dims if name not in inputs]
     if missing:
         raise InvalidRequest(f"missing input {missing[0]!r}: {expected_form(missing[0], dims[missing[0]])}")

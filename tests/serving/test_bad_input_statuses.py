@@ -17,13 +17,17 @@ from serving.errors import MAX_NAME_CHARS, SHOWN_CHARS
 from .support import export, local_forward, running_server
 
 LONG_NAMES = [100_000, 4_000_000]
+# Small enough that a body over the HTTP limit (4x this) is quick to send; large enough that gRPC's
+# message limit (2x this + 1 MiB) lets a 4 MB name through to be answered by the server.
+MAX_REQUEST_BYTES = 2 << 20
+MAX_BODY_BYTES = 4 * MAX_REQUEST_BYTES
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("bad_input")
     _, model = export(directory / "m", 1, lambda: ms.model.dnn(4, [5], 3), seed=4)
-    with running_server(directory / "m", directory) as running:
+    with running_server(directory / "m", directory, "--max-request-bytes", MAX_REQUEST_BYTES) as running:
         yield running, model
 
 
@@ -58,8 +62,8 @@ def assert_still_answers(server):
     np.testing.assert_allclose(json.loads(body)["outputs"]["predict"], local_forward(model, {"x": x}), rtol=1e-12)
 
 
-def test_an_integer_too_large_for_float64_is_400_naming_it(server):
-    huge = b"1" + b"0" * 400
+@pytest.mark.parametrize("huge", [b"1" + b"0" * 400, b"1e400", b"-2.5E+999"], ids=["digits", "exponent", "negative"])
+def test_a_number_too_large_for_float64_is_400_naming_it(server, huge):
     status, body = post(server[0].http, b'{"inputs": {"x": [[' + huge + b"], [1], [1], [1]]}}")
     assert status == 400
     assert "too large for float64" in json.loads(body)["error"]
@@ -126,4 +130,58 @@ def test_a_long_input_name_over_http_is_400_with_the_name_cut(server):
     assert status == 400
     message = json.loads(body)["error"]
     assert "1000 characters" in message and len(message) < 300 and "d" * (SHOWN_CHARS + 1) not in message
+    assert_still_answers(server)
+
+
+@pytest.mark.parametrize(
+    ("request_line", "echo"),
+    [
+        (f"POST /v2/{'e' * 60_000} HTTP/1.1", "no route POST /v2/eeee"),
+        (f"GET /v1/models/{'e' * 60_000}:predict HTTP/1.1", "GET /v1/models/eeee"),
+    ],
+    ids=["404", "405"],
+)
+def test_a_long_path_is_cut_in_the_error_that_repeats_it(server, request_line, echo):
+    status, body = exchange(
+        server[0].http, f"{request_line}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+    )
+    assert status in (404, 405)
+    message = json.loads(body)["error"]
+    assert message.startswith(echo) and "characters)" in message and len(message) < 300
+    assert_still_answers(server)
+
+
+def test_a_long_content_length_is_cut_in_the_error_that_repeats_it(server):
+    status, body = post(server[0].http, b"", length="x" * 60_000)
+    assert status == 400
+    message = json.loads(body)["error"]
+    assert message.startswith("the Content-Length header 'xxx") and "(60000 characters)" in message
+    assert len(message) < 300
+    assert_still_answers(server)
+
+
+def test_a_body_over_the_limit_is_413_even_while_the_client_is_still_sending_it(server):
+    status, body = post(server[0].http, b" " * (2 * MAX_BODY_BYTES))  # far more than the socket buffers hold
+    assert status == 413
+    assert (
+        json.loads(body)["error"]
+        == f"the body of {2 * MAX_BODY_BYTES} bytes exceeds the limit of {MAX_BODY_BYTES} bytes"
+    )
+    assert_still_answers(server)
+
+
+def test_a_client_that_asks_before_sending_a_body_over_the_limit_is_refused_before_it_sends(server):
+    head = (
+        f"POST /v1/models/m:predict HTTP/1.1\r\nContent-Length: {MAX_BODY_BYTES + 1}\r\nExpect: 100-continue\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    status, body = exchange(server[0].http, head.encode())  # no body follows: the answer must come without it
+    assert status == 413 and "exceeds the limit" in json.loads(body)["error"]
+    assert_still_answers(server)
+
+
+def test_a_key_the_body_does_not_take_is_400_naming_it(server):
+    status, body = post(server[0].http, json.dumps({"inputs": {"x": [[0.0]] * 4}, "inptus": 1}).encode())
+    assert status == 400
+    assert json.loads(body)["error"].startswith("unknown key 'inptus' in the body; a :predict body takes inputs,")
     assert_still_answers(server)
