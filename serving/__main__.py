@@ -1,8 +1,10 @@
 """``python -m serving --model-dir DIR`` (or ``matrixslow-serving``): serve a saved model over gRPC and HTTP.
 
 Exit status: 0 after SIGTERM or SIGINT (requests in flight are finished first), 2 when the
-model directory has no loadable version, a port cannot be bound, a TLS file cannot be used or
-the ``serving`` extra is not installed (the message says why). ``--help`` works without the extra.
+model directory has no loadable version (with ``--strict-versions``: when any version tried
+fails), a port cannot be bound, a TLS file cannot be used or the ``serving`` extra is not
+installed (the message says why). A newest version that fails while an older one loads is
+logged and reported in the status, and the older one is served. ``--help`` works without the extra.
 """
 
 import argparse
@@ -37,6 +39,18 @@ def parse_args(argv):
     parser.add_argument("--max-queue", type=int, default=1024, help="waiting requests before RESOURCE_EXHAUSTED")
     parser.add_argument("--poll-seconds", type=float, default=1.0, help="how often to look for a new version")
     parser.add_argument(
+        "--keep-versions",
+        type=int,
+        default=1,
+        metavar="N",
+        help="keep the N most recent good versions loaded, so requests may pin one (default 1)",
+    )
+    parser.add_argument(
+        "--strict-versions",
+        action="store_true",
+        help="refuse to start if any version tried fails to load (default: serve the newest that loads)",
+    )
+    parser.add_argument(
         "--max-request-bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES, help="largest request's input values"
     )
     parser.add_argument("--grace-seconds", type=float, default=30.0, help="time in-flight requests get on SIGTERM")
@@ -44,7 +58,7 @@ def parse_args(argv):
     parser.add_argument("--tls-key", metavar="PATH", help="PEM private key of --tls-cert")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    for flag in ("max_batch_size", "max_queue", "max_request_bytes"):
+    for flag in ("max_batch_size", "max_queue", "max_request_bytes", "keep_versions"):
         if getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be at least 1")
     if args.batch_timeout_ms < 0 or args.poll_seconds <= 0:
@@ -76,6 +90,8 @@ def main(argv=None):
         poll_seconds=args.poll_seconds,
         max_request_bytes=args.max_request_bytes,
         grace_seconds=args.grace_seconds,
+        keep_versions=args.keep_versions,
+        strict_versions=args.strict_versions,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
     )

@@ -20,6 +20,14 @@ thread ever calls ``LoadedModel.run``, so passes never overlap; concurrency come
 batching instead of from threads. A request keeps the model version it was computed
 with, read once per batch, so a hot swap never mixes two versions in one answer.
 
+Pinned versions: a request for the newest version runs on the version served when its
+batch is computed; a request pinned to a version carries that version's LoadedModel and
+runs on it. Each batch is one forward pass of one graph, so requests wait in one queue per
+version asked for (the newest is one of them), a batch is gathered from one queue, and the
+oldest request waiting, whichever version it asks for, starts the next batch: a pinned
+request is never computed by another version. An adaptive batch also stops waiting for
+company once a request for another version is waiting, since waiting would delay it.
+
 Overload and deadlines: at most ``max_queue`` requests wait (queued or gathering); the
 next one is refused at once with ``QueueFull`` (RESOURCE_EXHAUSTED). A request whose
 deadline has passed, or whose client went away, by the time its batch is computed is
@@ -50,14 +58,17 @@ class Pending:
         ``time.monotonic()`` after which the answer is useless.
     outputs : dict or None
         Output name -> array, the request's own samples (set on success).
+    model : LoadedModel or None
+        The version the request is pinned to; None for the newest served when its batch runs.
     version : int or None
         The model version that computed ``outputs``.
     error : RequestError or None
     """
 
-    def __init__(self, request, deadline):
+    def __init__(self, request, deadline, model=None):
         self.request = request
         self.deadline = deadline
+        self.model = model
         self.enqueued_at = time.monotonic()
         self.outputs = None
         self.version = None
@@ -98,7 +109,7 @@ class Batcher:
     Parameters
     ----------
     store : ModelStore
-        ``store.current`` is read once per batch.
+        ``store.current`` is read once per batch of requests for the newest version.
     max_batch_size : int
         Most samples per forward pass; 1 turns dynamic batching off.
     batch_timeout : float
@@ -124,7 +135,9 @@ class Batcher:
         self.always_wait = batch_wait == "always"
         self.max_queue = max_queue
         self.metrics = metrics
-        self._queue = collections.deque()
+        # The queue of each version asked for, oldest first: None for the newest, else the pinned LoadedModel.
+        # A queue left empty is removed, so a dropped version's graph is not held here.
+        self._queues = {}
         self._waiting = 0  # queued plus gathered-but-not-computing: what max_queue bounds
         self._condition = threading.Condition()
         self._stopping = False
@@ -134,9 +147,10 @@ class Batcher:
     def start(self):
         self._thread.start()
 
-    def submit(self, request, deadline=None):
-        """Queue a CheckedRequest; returns its Pending. Raises QueueFull or ShuttingDown at once."""
-        pending = Pending(request, deadline)
+    def submit(self, request, deadline=None, model=None):
+        """Queue a CheckedRequest, for the newest version or pinned to ``model`` (the LoadedModel it was
+        checked against); returns its Pending. Raises QueueFull or ShuttingDown at once."""
+        pending = Pending(request, deadline, model)
         with self._condition:
             if self._stopping:
                 raise ShuttingDown("the server is shutting down and takes no new requests")
@@ -147,7 +161,7 @@ class Batcher:
                 )
             self._waiting += 1
             self.metrics.queue_depth.set(self._waiting)
-            self._queue.append(pending)
+            self._queues.setdefault(model, collections.deque()).append(pending)
             self._condition.notify()
         return pending
 
@@ -165,11 +179,12 @@ class Batcher:
     # -- the worker ---------------------------------------------------------
     def _work(self):
         while True:
-            batch = self._gather()
-            if batch is None:
+            gathered = self._gather()
+            if gathered is None:
                 return
+            pinned, batch = gathered
             try:
-                self._compute(batch)
+                self._compute(pinned, batch)
             except Exception as error:  # the worker must outlive any one batch
                 log.exception("batch of %d requests failed", len(batch))
                 for pending in batch:
@@ -177,37 +192,41 @@ class Batcher:
                         pending._finish(error=RequestError(f"the model failed on this batch: {error}"))
 
     def _gather(self):
-        """The next batch of Pending requests, or None once stopping with nothing left."""
+        """(pinned LoadedModel or None, the next batch of Pending requests), or None once stopping with nothing left."""
         with self._condition:
-            while not self._queue and not self._stopping:
+            while not self._queues and not self._stopping:
                 self._condition.wait()
-            if not self._queue:
+            if not self._queues:
                 return None
-            first = self._queue.popleft()
+            pinned = min(self._queues, key=lambda key: self._queues[key][0].enqueued_at)
+            queue = self._queues[pinned]
+            first = queue.popleft()
             batch, samples = [first], first.request.size
             window_end = first.enqueued_at + self.batch_timeout
             # Adaptive: expect as many requests as the last batch had (1: nobody else is coming).
             expected = None if self.always_wait else self._last_batch_requests
             while samples < self.max_batch_size:
-                if expected is not None and len(batch) >= expected and not self._queue:
+                if expected is not None and len(batch) >= expected and not queue:
                     break
-                if self._queue:
-                    if samples + self._queue[0].request.size > self.max_batch_size:
+                if queue:
+                    if samples + queue[0].request.size > self.max_batch_size:
                         break  # it starts the next batch
-                    joining = self._queue.popleft()
+                    joining = queue.popleft()
                     batch.append(joining)
                     samples += joining.request.size
                     continue
                 remaining = window_end - time.monotonic()
-                if remaining <= 0 or self._stopping:
+                if remaining <= 0 or self._stopping or (expected is not None and len(self._queues) > 1):
                     break
                 self._condition.wait(remaining)
+            if not queue and self._queues.get(pinned) is queue:
+                del self._queues[pinned]
             self._last_batch_requests = len(batch)
             self._waiting -= len(batch)
             self.metrics.queue_depth.set(self._waiting)
-        return batch
+        return pinned, batch
 
-    def _compute(self, batch):
+    def _compute(self, pinned, batch):
         now = time.monotonic()
         live = []
         for pending in batch:
@@ -221,7 +240,7 @@ class Batcher:
                 live.append(pending)
         if not live:
             return
-        model = self.store.current
+        model = self.store.current if pinned is None else pinned
         live = [pending for pending in live if self._fits(model, pending)]
         if not live:
             return

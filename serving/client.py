@@ -1,6 +1,7 @@
 """The Python client: ``serving.Client("127.0.0.1:8500").predict({"x": array})`` -> {output name: array}."""
 
 import contextlib
+import numbers
 import time
 
 from matrixslow.extras import needs_extra
@@ -29,6 +30,15 @@ class ServingError(RuntimeError):
         super().__init__(f"{code.name}: {details}")
         self.code = code
         self.details = details
+
+
+def _pinned(version):
+    """The request's ``version`` field: 0 (proto3's default) asks for the newest, so a pin must be >= 1."""
+    if version is None:
+        return 0
+    if isinstance(version, bool) or not isinstance(version, numbers.Integral) or version < 1:
+        raise ValueError(f"version must be an int >= 1 (or None for the newest served), got {version!r}")
+    return int(version)
 
 
 class Client:
@@ -65,8 +75,8 @@ class Client:
         self._stub = serving_pb2_grpc.ModelServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
-    def predict(self, inputs, output_names=(), timeout=None):
-        """Run the model.
+    def predict(self, inputs, output_names=(), timeout=None, version=None):
+        """Run the model: its newest version served, or ``version``.
 
         Parameters
         ----------
@@ -76,6 +86,9 @@ class Client:
             Default: every output of the model's signature.
         timeout : float, optional
             Deadline in seconds (defaults to the client's).
+        version : int, optional
+            Pin the version (>= 1) that must compute the answer; NOT_FOUND, naming the versions
+            served, if it is not loaded (the server keeps ``--keep-versions`` of them).
 
         Returns
         -------
@@ -91,22 +104,25 @@ class Client:
             model_name=self.model_name,
             inputs={name: to_proto(value, name) for name, value in inputs.items()},
             output_names=list(output_names),
+            version=_pinned(version),
         )
         response = self._call(self._stub.Predict, request, timeout)
         self.last_version = response.model_version
         return {name: from_proto(tensor, name).copy() for name, tensor in response.outputs.items()}
 
-    def status(self, timeout=None):
-        """The served model: {"model_name", "version", "available_versions", "inputs", "outputs",
-        "last_load_error", "counters"}; inputs and outputs are lists of {"name", "dim", "dtype"}."""
-        response = self._call(
-            self._stub.ModelStatus, serving_pb2.ModelStatusRequest(model_name=self.model_name), timeout
-        )
+    def status(self, timeout=None, version=None):
+        """The served model, its newest version or ``version``: {"model_name", "version", "available_versions",
+        "loaded_versions", "failed_versions" ({version: error}), "inputs", "outputs", "last_load_error",
+        "counters"}; inputs and outputs (the version's signature) are lists of {"name", "dim", "dtype"}."""
+        request = serving_pb2.ModelStatusRequest(model_name=self.model_name, version=_pinned(version))
+        response = self._call(self._stub.ModelStatus, request, timeout)
         specs = lambda entries: [{"name": e.name, "dim": tuple(e.dim), "dtype": e.dtype} for e in entries]  # noqa: E731
         return {
             "model_name": response.model_name,
             "version": response.version,
             "available_versions": list(response.available_versions),
+            "loaded_versions": list(response.loaded_versions),
+            "failed_versions": dict(sorted(response.failed_versions.items())),
             "inputs": specs(response.inputs),
             "outputs": specs(response.outputs),
             "last_load_error": response.last_load_error,

@@ -81,8 +81,10 @@ MAX_NAME_CHARS = 256
 SHOWN_CHARS = 64
 
 
-def shown(name):
-    """``name`` as error messages quote it: its repr, cut to ``SHOWN_CHARS`` characters with its length said."""
+def shown(name, quote=True):
+    """``name`` as error messages quote it: its repr (or itself, ``quote=False``, for a path), cut to
+    ``SHOWN_CHARS`` characters with its length said."""
+    form = repr if quote else str
     if len(name) <= SHOWN_CHARS:
-        return repr(name)
-    return f"{name[:SHOWN_CHARS]!r}... ({len(name)} characters)"
+        return form(name)
+    return f"{form(name[:SHOWN_CHARS])}... ({len(name)} characters)"

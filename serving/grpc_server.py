@@ -69,6 +69,15 @@ def _parse(message_class, data):
         raise InvalidRequest(f"the request is not a valid {kind} message: {error}") from None
 
 
+def _version(request):
+    """The request's ``version``: None (0, proto3's default) for the newest served; InvalidRequest below 0."""
+    if request.version < 0:
+        raise InvalidRequest(
+            f"version {request.version} is not a version: versions are numbered from 1, and 0 asks for the newest"
+        )
+    return request.version or None
+
+
 def _method_handlers(servicer):
     """ModelService's methods, taking the request's raw bytes so ``_parse`` can answer INVALID_ARGUMENT.
 
@@ -94,7 +103,7 @@ class ModelServicer:
     ----------
     predictor : Predictor
     status : callable
-        () -> dict as ``ServingApp.status`` returns it.
+        (version or None) -> dict as ``ServingApp.status`` returns it.
     completions : LoopCompletions
         Wakes the loop when batches are answered.
     """
@@ -124,6 +133,7 @@ class ModelServicer:
 
     async def _predict(self, request, context):
         self.predictor.check_name(request.model_name)
+        version = _version(request)
         check_name_lengths(request.inputs, "input")
         check_name_lengths(request.output_names, "output")
         inputs = {}
@@ -133,7 +143,7 @@ class ModelServicer:
             except ValueError as error:
                 raise InvalidRequest(str(error)) from None
         timeout = _seconds_left(context)
-        pending = self.predictor.submit(inputs, list(request.output_names), timeout)
+        pending = self.predictor.submit(inputs, list(request.output_names), timeout, version)
         answered = self.completions.future_for(pending)
         try:
             await asyncio.wait_for(answered, timeout)
@@ -151,10 +161,11 @@ class ModelServicer:
 
     async def ModelStatus(self, data, context):  # noqa: N802 (the gRPC method name)
         try:
-            self.predictor.check_name(_parse(serving_pb2.ModelStatusRequest, data).model_name)
+            request = _parse(serving_pb2.ModelStatusRequest, data)
+            self.predictor.check_name(request.model_name)
+            status = self.status(_version(request))
         except RequestError as error:
             await context.abort(error.code, error.message)
-        status = self.status()
         return serving_pb2.ModelStatusResponse(
             model_name=status["model_name"],
             version=status["version"],
@@ -163,6 +174,8 @@ class ModelServicer:
             outputs=[serving_pb2.TensorSpec(**spec) for spec in status["outputs"]],
             last_load_error=status["last_load_error"],
             counters=status["counters"],
+            loaded_versions=status["loaded_versions"],
+            failed_versions=status["failed_versions"],
         )
 
 

@@ -2,7 +2,7 @@
 
 Routes
 ------
-``POST /v1/models/NAME:predict``
+``POST /v1/models/NAME:predict``, ``POST /v1/models/NAME/versions/N:predict``
     Columnar: ``{"inputs": {"x": value}}`` where each value is one sample (nested lists
     of the input's dim) or a batch of them, answered ``{"outputs": {"predict": value}}``
     in the same form. Row form: ``{"instances": [sample, ...]}``, each sample a dict
@@ -12,9 +12,12 @@ Routes
     ``{"error": message}`` with 400 (bad request; an empty or chunked body, a bad Content-Length),
     404 (unknown model or path), 405 (a route asked with the method it does not take,
     with an ``Allow`` header), 408 (the body stopped short of its Content-Length), 413 (body too
-    large), 414 (request line over 64 KiB), 429 (queue full), 500.
-``GET /v1/models/NAME``
-    The model status (version, signature, counters), as the gRPC ModelStatus gives it.
+    large), 414 (request line over 64 KiB), 429 (queue full), 500. The first form runs on
+    the newest version served, the second on version N if it is loaded (404 naming the
+    versions served if not; see ``--keep-versions``).
+``GET /v1/models/NAME``, ``GET /v1/models/NAME/versions/N``
+    The model status (the newest or version N, its signature, the versions loaded and failed,
+    counters), as the gRPC ModelStatus gives it.
 ``GET /metrics``
     Prometheus text format.
 
@@ -30,11 +33,14 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .errors import MAX_NAME_CHARS, SHOWN_CHARS, InvalidRequest, ModelNotFound, RequestError, RequestTimeout, shown
+from .errors import MAX_NAME_CHARS, InvalidRequest, ModelNotFound, RequestError, RequestTimeout, shown
 from .ports import listen_error
 from .predict_json import answer_pieces, parse_predict_body
 
 PREFIX = "/v1/models/"
+VERSIONS = "/versions/"
+# A version in a path is an int64, as in the gRPC request: longer digit strings are no route.
+MAX_VERSION_DIGITS = 18
 
 # http.server's limit for the request line (answered 414 above it), and how much of a longer one is read
 # and thrown away so that the client gets that answer.
@@ -133,7 +139,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         pass  # one line per request on stderr is noise; /metrics counts them
 
     def do_GET(self):  # noqa: N802 (the stdlib method name)
-        route, name = _route(self.path)
+        route, name, version = _route(self.path)
         try:
             _check_method("GET", self.path, route)
             if route == "metrics":
@@ -141,7 +147,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                 self._send(200, body, content_type)
                 return
             self.server.predictor.check_name(name)
-            self._send_json(200, self.server.status())
+            self._send_json(200, self.server.status(version))
         except _WrongMethod as error:
             self._send_json(405, {"error": str(error)}, {"Allow": error.allow})
         except RequestError as error:
@@ -152,7 +158,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         code = "OK"
         try:
             body = self._read_body()
-            route, name = _route(self.path)
+            route, name, version = _route(self.path)
             _check_method("POST", self.path, route)
             self.server.predictor.check_name(name)
             if not body:
@@ -160,9 +166,9 @@ class RequestHandler(BaseHTTPRequestHandler):
                     'the body is empty; POST a JSON object such as {"inputs": {"x": ...}} or {"instances": [...]}'
                 )
             predictor = self.server.predictor
-            request = parse_predict_body(body, predictor.store.current, predictor.max_request_bytes)
+            request = parse_predict_body(body, predictor.model_for(version), predictor.max_request_bytes)
             del body  # read into arrays: a large body's memory goes before the model runs
-            self._send(200, self._predict(*request), "application/json")
+            self._send(200, self._predict(*request, version), "application/json")
         except RequestError as error:
             code = error.code.name
             self._send_json(error.http_status, {"error": error.message})
@@ -260,10 +266,10 @@ class RequestHandler(BaseHTTPRequestHandler):
                 if self.rfile.readline(MAX_REQUEST_LINE).endswith(b"\n"):
                     break
 
-    def _predict(self, inputs, output_names, rows):
+    def _predict(self, inputs, output_names, rows, version):
         """The answer, as pieces of JSON."""
-        outputs, version = self.server.predictor.predict(inputs, output_names)
-        return answer_pieces(version, outputs, rows)
+        outputs, computed_by = self.server.predictor.predict(inputs, output_names, version=version)
+        return answer_pieces(computed_by, outputs, rows)
 
     def _send_json(self, status, payload, headers=None):
         self._send(status, json.dumps(payload).encode(), "application/json", headers)
@@ -287,38 +293,43 @@ class RequestHandler(BaseHTTPRequestHandler):
 # Each route and the one method it takes; what to try instead of a path that is no route (404)
 # and instead of a route asked with the other method (405).
 ROUTE_METHODS = {"predict": "POST", "status": "GET", "metrics": "GET"}
-TRY = {"POST": f"try POST {PREFIX}NAME:predict", "GET": f"try GET {PREFIX}NAME or GET /metrics"}
+TRY = {
+    "POST": f"try POST {PREFIX}NAME:predict or {PREFIX}NAME{VERSIONS}N:predict",
+    "GET": f"try GET {PREFIX}NAME, {PREFIX}NAME{VERSIONS}N or /metrics",
+}
 INSTEAD = {"POST": "send the inputs as a JSON body with POST", "GET": f"predictions are POST {PREFIX}NAME:predict"}
 
 
 def _route(path):
-    """(route, model name) for ``path``: a key of ROUTE_METHODS, or None for a path that is no route."""
+    """(route, model name, version or None) for ``path``; the route is a key of ROUTE_METHODS, or None
+    for a path that is no route (a version must be ASCII digits, at most MAX_VERSION_DIGITS)."""
     if path == "/metrics":
-        return "metrics", None
+        return "metrics", None, None
     name = path[len(PREFIX) :] if path.startswith(PREFIX) else ""
     if name.endswith(":predict"):
         name, route = name[: -len(":predict")], "predict"
     else:
         route = "status"
+    version = None
+    if VERSIONS in name:
+        name, digits = name.split(VERSIONS, 1)
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= MAX_VERSION_DIGITS):
+            return None, None, None
+        version = int(digits)
     if not name or "/" in name or ":" in name:
-        return None, None
-    return route, name
+        return None, None, None
+    return route, name, version
 
 
 def _check_method(method, path, route):
     """ModelNotFound (404) for no route, _WrongMethod (405) for a route that takes the other method."""
     if route is None:
-        raise ModelNotFound(f"no route {method} {_shown_path(path)}; {TRY[method]}")
+        raise ModelNotFound(f"no route {method} {shown(path, quote=False)}; {TRY[method]}")
     allowed = ROUTE_METHODS[route]
     if method != allowed:
         raise _WrongMethod(
-            allowed, f"{method} {_shown_path(path)}: this route takes {allowed} only; {INSTEAD[allowed]}"
+            allowed, f"{method} {shown(path, quote=False)}: this route takes {allowed} only; {INSTEAD[allowed]}"
         )
-
-
-def _shown_path(path):
-    """``path`` as messages repeat it: cut, like names (errors.shown), past SHOWN_CHARS characters."""
-    return path if len(path) <= SHOWN_CHARS else f"{path[:SHOWN_CHARS]}... ({len(path)} characters)"
 
 
 class _BodyTooLarge(Exception):

@@ -1,4 +1,4 @@
-"""Model versions on disk, the one being served, and the watcher that swaps in new ones.
+"""Model versions on disk, the ones being served, and the watcher that swaps in new ones.
 
 A model directory holds one sub-directory per version, as in TensorFlow Serving::
 
@@ -6,7 +6,10 @@ A model directory holds one sub-directory per version, as in TensorFlow Serving:
     DIR/2/model.json, DIR/2/weights.npz
 
 each written by ``ms.trainer.Saver(DIR / "2").save(graph, service_signature=...)``. The
-server serves the highest version. A version counts once its ``model.json`` exists:
+server serves the highest version that loads, and keeps the ``keep_versions`` most recent
+good ones loaded so that a request may pin one (at start a corrupt newest version is
+reported and skipped; afterwards only a newer version than the served one is tried, see
+``ModelStore.check_once``). A version counts once its ``model.json`` exists:
 the Saver writes the weights first and ``model.json`` last (atomically), so a
 directory without it is still being written and is left alone. A copy (``cp -r``,
 ``rsync``) keeps no such order, so a version that fails to load is tried again as
@@ -99,8 +102,10 @@ def list_versions(model_dir):
         return []
     versions = []
     for entry in entries:
-        if entry.name.isdigit() and int(entry.name) > 0 and (Path(entry.path) / MODEL_FILE).is_file():
-            versions.append(int(entry.name))
+        name = entry.name
+        # isascii: "²" is a digit to isdigit but no number to int.
+        if name.isascii() and name.isdigit() and int(name) > 0 and (Path(entry.path) / MODEL_FILE).is_file():
+            versions.append(int(name))
     return sorted(versions)
 
 
@@ -175,7 +180,7 @@ def servable_model(graph, input_names, output_names, meta, version, path, where)
 
 
 class ModelStore:
-    """The version being served, and a watcher thread that loads newer ones.
+    """The versions being served, and a watcher thread that loads newer ones.
 
     Parameters
     ----------
@@ -183,32 +188,69 @@ class ModelStore:
     poll_seconds : float
         How often the watcher lists the directory.
     on_swap : callable, optional
-        Called with the new LoadedModel after each successful swap (for metrics).
+        Called with the new LoadedModel each time a newer version becomes the newest served (for metrics).
     on_failure : callable, optional
         Called with the version number after each failed load.
+    keep_versions : int
+        How many of the most recent good versions stay loaded, so that a request pinned to one is served.
+    strict : bool
+        Make any version that fails to load at start fatal, not only a directory where none loads.
     """
 
-    def __init__(self, model_dir, poll_seconds=1.0, on_swap=None, on_failure=None):
+    def __init__(self, model_dir, poll_seconds=1.0, on_swap=None, on_failure=None, keep_versions=1, strict=False):
+        if keep_versions < 1:
+            raise ValueError(f"keep_versions must be at least 1, got {keep_versions}")
         self.model_dir = Path(model_dir)
         self.poll_seconds = poll_seconds
+        self.keep_versions = keep_versions
+        self.strict = strict
         self._on_swap = on_swap or (lambda model: None)
         self._on_failure = on_failure or (lambda version: None)
         self._current = None
+        # Replaced whole, never changed in place: a reader sees one consistent set of versions.
+        self._loaded = {}  # version -> LoadedModel, the newest ``keep_versions`` good ones
         self._failed = {}  # version -> version_fingerprint of the attempt that failed; retried when it changes
+        self._failures = {}  # version -> why it failed (see failed_versions); replaced whole, like _loaded
         self.last_load_error = ""
         self._stop = threading.Event()
         self._thread = None
 
     @property
     def current(self):
-        """The LoadedModel being served (read once per batch; never None after ``load_initial``)."""
+        """The newest LoadedModel served (read once per batch; never None after ``load_initial``)."""
         return self._current
+
+    def loaded(self, version):
+        """The LoadedModel of ``version`` if it is one of the loaded versions, else None."""
+        return self._loaded.get(version)
+
+    def loaded_versions(self):
+        """The versions a request may pin, ascending."""
+        return sorted(self._loaded)
+
+    def failed_versions(self):
+        """{version: why it failed to load} for each version that failed, is not served, and is newer than
+        the oldest one served (so that, loaded, it would be one of the ``keep_versions`` served)."""
+        oldest = min(self._loaded, default=0)
+        return {version: error for version, error in sorted(self._failures.items()) if version > oldest}
 
     def available_versions(self):
         return list_versions(self.model_dir)
 
     def load_initial(self):
-        """Load the highest version, or raise ModelLoadError with a message naming the directory."""
+        """Load the newest version that loads, and the next ``keep_versions - 1`` that load below it.
+
+        Each version that fails is logged, reported by ``failed_versions`` and counted
+        (``on_failure``); the newest failing one above the served version is retried by
+        the watcher once a file in it changes.
+
+        Raises
+        ------
+        ModelLoadError
+            Naming the directory when it is missing or holds no version, naming every
+            version and its reason when none loads, and naming the version when ``strict``
+            and any version tried fails.
+        """
         if not self.model_dir.is_dir():
             raise ModelLoadError(f"model directory {self.model_dir} does not exist or is not a directory")
         versions = self.available_versions()
@@ -217,7 +259,22 @@ class ModelStore:
                 f"model directory {self.model_dir} holds no model version: expected sub-directories "
                 f"1, 2, ... each with {MODEL_FILE} and weights.npz written by ms.trainer.Saver"
             )
-        self._swap(load_version(self.model_dir, versions[-1]))
+        loaded, errors = {}, []
+        for version in reversed(versions):
+            if len(loaded) == self.keep_versions:
+                break
+            try:
+                loaded[version] = self._try_load(version)
+            except ModelLoadError as error:
+                if self.strict:
+                    raise ModelLoadError(f"{error} (--strict-versions: any version that fails is fatal)") from error
+                errors.append(str(error))
+        if not loaded:
+            raise ModelLoadError(f"no version in {self.model_dir} can be loaded: " + "; ".join(errors))
+        self._loaded = loaded
+        self._swap(loaded[max(loaded)])
+        if self._failures:
+            self.last_load_error = self._failures[max(self._failures)]
         return self._current
 
     def check_once(self):
@@ -228,9 +285,14 @@ class ModelStore:
         tried again once its ``version_fingerprint`` changes. Only the highest version is
         ever tried: a failing DIR/3 is not skipped for DIR/2, because the highest number
         is the version that was published as the newest, and serving 2 while 3 is being
-        copied would swap twice.
+        copied would swap twice. A newer version that loads joins the loaded ones, and the
+        oldest beyond ``keep_versions`` is dropped.
         """
         versions = self.available_versions()
+        # A failure is worth reporting while its version is on disk.
+        self._failures = {version: error for version, error in self._failures.items() if version in versions}
+        if not self._failures:
+            self.last_load_error = ""
         if not versions or versions[-1] <= self._current.version:
             return False
         newest = versions[-1]
@@ -240,26 +302,49 @@ class ModelStore:
         if self._failed.get(newest) == fingerprint:
             return False
         try:
-            model = load_version(self.model_dir, newest)
-        except ModelLoadError as error:
-            self._failed[newest] = fingerprint
-            self.last_load_error = f"{error}; will retry when a file in {path} changes"
+            model = self._try_load(newest, fingerprint)
+        except ModelLoadError:
             log.error("%s; still serving version %d", self.last_load_error, self._current.version)
-            self._on_failure(newest)
             return False
-        self._failed.pop(newest, None)
+        loaded = {**self._loaded, newest: model}
+        kept = sorted(loaded, reverse=True)[: self.keep_versions]
+        for version in sorted(set(loaded) - set(kept)):
+            log.info("version %d is no longer loaded (--keep-versions %d)", version, self.keep_versions)
+        self._loaded = {version: loaded[version] for version in kept}
         self._swap(model)
         return True
 
+    def _try_load(self, version, fingerprint=None):
+        """``load_version``; a failure is remembered (retried once ``fingerprint`` changes), reported and counted."""
+        path = self.model_dir / str(version)
+        if fingerprint is None:
+            fingerprint = version_fingerprint(path)
+        try:
+            model = load_version(self.model_dir, version)
+        except ModelLoadError as error:
+            self._failed[version] = fingerprint
+            self.last_load_error = f"{error}; will retry when a file in {path} changes"
+            self._failures = {**self._failures, version: self.last_load_error}
+            if self._current is None:  # at start; the watcher logs its own failures with what still serves
+                log.error("%s", self.last_load_error)
+            self._on_failure(version)
+            raise
+        self._failed.pop(version, None)
+        self._failures = {known: error for known, error in self._failures.items() if known != version}
+        return model
+
     def _swap(self, model):
+        if self._loaded.get(model.version) is not model:  # a subclass's own swap (BookModelStore): still pinnable
+            self._loaded = {**self._loaded, model.version: model}
         previous = self._current
         self._current = model  # one assignment: readers see the old or the new version, never a mix
         self.last_load_error = ""
         log.info(
-            "serving version %d from %s%s",
+            "serving version %d from %s%s%s",
             model.version,
             model.path,
             "" if previous is None else f" (was version {previous.version})",
+            "" if len(self._loaded) < 2 else f"; versions loaded: {', '.join(map(str, self.loaded_versions()))}",
         )
         self._on_swap(model)
 

@@ -1,6 +1,7 @@
 """ServingApp: the model store, the batcher, the gRPC and HTTP front ends, started and stopped in order.
 
-Start: load the highest version (or fail with ModelLoadError), start the batch worker,
+Start: load the newest version that loads, and as many older ones as ``keep_versions``
+asks (or fail with ModelLoadError when none loads), start the batch worker,
 the gRPC server, the optional HTTP server, and the version watcher.
 Stop (SIGTERM): report NOT_SERVING, stop accepting, let in-flight requests finish
 (their batches still run, so the batcher stops last), then stop the watcher.
@@ -17,7 +18,7 @@ from .http_server import ServingHTTPServer
 from .metrics import Metrics
 from .model_store import ModelStore
 from .ports import PortUnavailable
-from .predict import Predictor
+from .predict import Predictor, served_model
 from .tls import load_server_tls
 from .validation import DEFAULT_MAX_REQUEST_BYTES
 
@@ -40,6 +41,9 @@ class ServingConfig:
     poll_seconds: float = 1.0
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     grace_seconds: float = 30.0
+    keep_versions: int = 1
+    # True: a version that fails to load at start is fatal, even when an older one would serve.
+    strict_versions: bool = False
     # PEM files; both given, both front ends serve TLS only (see serving.tls).
     tls_cert: str | None = None
     tls_key: str | None = None
@@ -62,6 +66,8 @@ class ServingApp:
             config.poll_seconds,
             on_swap=lambda model: self.metrics.model_version.set(model.version),
             on_failure=lambda version: self.metrics.load_failures.inc(),
+            keep_versions=config.keep_versions,
+            strict=config.strict_versions,
         )
         self.batcher = None
         self.grpc = None
@@ -121,9 +127,10 @@ class ServingApp:
         self.store.start_watching()
         model = self.store.current
         log.info(
-            "serving model %r version %d from %s: gRPC on %s:%d%s%s",
+            "serving model %r version %d%s from %s: gRPC on %s:%d%s%s",
             self.model_name,
             model.version,
+            "" if config.keep_versions == 1 else f" (loaded: {', '.join(map(str, self.store.loaded_versions()))})",
             config.model_dir,
             config.host,
             self.grpc.port,
@@ -141,14 +148,17 @@ class ServingApp:
         self.batcher.stop()  # last: the requests in flight above still need their batches computed
         self.store.stop()
 
-    def status(self):
-        """The served version, versions on disk, signature specs and counters, as a JSON-ready dict."""
-        model = self.store.current
+    def status(self, version=None):
+        """The newest served version (or ``version``), versions on disk, loaded and failed, the version's signature
+        specs and the counters, as a dict ready for JSON; ModelNotFound for a version not loaded."""
+        model = served_model(self.store, self.model_name, version)
         dtype = np.dtype(model.dtype).name
         return {
             "model_name": self.model_name,
             "version": model.version,
             "available_versions": self.store.available_versions(),
+            "loaded_versions": self.store.loaded_versions(),
+            "failed_versions": self.store.failed_versions(),
             "inputs": [{"name": name, "dim": list(node.dim), "dtype": dtype} for name, node in model.inputs.items()],
             "outputs": [{"name": name, "dim": list(model.output_dims[name]), "dtype": dtype} for name in model.outputs],
             "last_load_error": self.store.last_load_error,

@@ -10,9 +10,7 @@ from dataclasses import dataclass
 
 import grpc
 
-
-class TLSConfigError(RuntimeError):
-    """The TLS files cannot be used; the message names the flag and the file."""
+from matrixslow.tls_files import CERT_MARKER, KEY_MARKER, TLSConfigError, load_key_pair, read_pem
 
 
 @dataclass(frozen=True)
@@ -49,30 +47,8 @@ def load_server_tls(cert_path, key_path):
     if key_path is None or cert_path is None:
         given, missing = ("--tls-cert", "--tls-key") if key_path is None else ("--tls-key", "--tls-cert")
         raise TLSConfigError(f"{given} needs {missing} as well: TLS takes a certificate and its private key")
-    cert_pem = _read_pem(cert_path, "--tls-cert", b"-----BEGIN CERTIFICATE-----", "PEM certificate")
-    key_pem = _read_pem(key_path, "--tls-key", b"PRIVATE KEY-----", "PEM private key")
+    cert_pem = read_pem(cert_path, "--tls-cert", CERT_MARKER, "PEM certificate")
+    key_pem = read_pem(key_path, "--tls-key", KEY_MARKER, "PEM private key")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-
-    def encrypted():  # OpenSSL would otherwise ask for the passphrase on the terminal
-        raise TLSConfigError(f"--tls-key {key_path}: the key is encrypted; give an unencrypted PEM key")
-
-    try:
-        context.load_cert_chain(cert_path, key_path, password=encrypted)
-    except ssl.SSLError as error:
-        if error.reason == "KEY_VALUES_MISMATCH":
-            raise TLSConfigError(f"--tls-key {key_path} is not the private key of --tls-cert {cert_path}") from None
-        raise TLSConfigError(
-            f"--tls-cert {cert_path} / --tls-key {key_path}: OpenSSL cannot load them ({error.reason or error})"
-        ) from None
+    load_key_pair(context, cert_path, key_path, "--tls-cert", "--tls-key")
     return ServerTLS(cert_pem, key_pem, context)
-
-
-def _read_pem(path, flag, marker, kind):
-    try:
-        with open(path, "rb") as file:
-            data = file.read()
-    except OSError as error:
-        raise TLSConfigError(f"{flag} {path}: cannot read the file ({error.strerror or error})") from None
-    if marker not in data:
-        raise TLSConfigError(f"{flag} {path}: the file holds no {kind}")
-    return data

@@ -4,7 +4,8 @@
 ``MATRIXSLOW_CLUSTER`` (the spec as JSON, ``{"ps": [...], "workers": [...]}``),
 ``MATRIXSLOW_ROLE`` (``worker`` or ``ps``) and ``MATRIXSLOW_INDEX``, and the job's options
 ``MATRIXSLOW_DEADLINE`` (seconds a peer may stay silent) and, when checkpointing,
-``MATRIXSLOW_CHECKPOINT_DIR`` and ``MATRIXSLOW_CHECKPOINT_EVERY``. A training script calls
+``MATRIXSLOW_CHECKPOINT_DIR`` and ``MATRIXSLOW_CHECKPOINT_EVERY``, and, with TLS, the paths
+``MATRIXSLOW_TLS_CERT``, ``MATRIXSLOW_TLS_KEY`` and ``MATRIXSLOW_TLS_CA``. A training script calls
 ``current()`` and hands ``trainer_options()`` to its distributed trainer.
 """
 
@@ -12,12 +13,15 @@ import json
 import os
 from dataclasses import dataclass
 
+from ..tls_files import TLSConfigError
+
 CLUSTER_ENV = "MATRIXSLOW_CLUSTER"
 ROLE_ENV = "MATRIXSLOW_ROLE"
 INDEX_ENV = "MATRIXSLOW_INDEX"
 DEADLINE_ENV = "MATRIXSLOW_DEADLINE"
 CHECKPOINT_DIR_ENV = "MATRIXSLOW_CHECKPOINT_DIR"
 CHECKPOINT_EVERY_ENV = "MATRIXSLOW_CHECKPOINT_EVERY"
+TLS_ENVS = ("MATRIXSLOW_TLS_CERT", "MATRIXSLOW_TLS_KEY", "MATRIXSLOW_TLS_CA")
 DEFAULT_DEADLINE_SECONDS = 10.0
 
 WORKER, PS = "worker", "ps"
@@ -49,6 +53,8 @@ class ClusterRole:
         Where worker 0 saves checkpoints (and a restarted job resumes from).
     checkpoint_every : int or None
         Steps between checkpoints.
+    tls : matrixslow.dist.tls.PeerTLS or None
+        This process's certificate, key and the job's CA, checked; None: plaintext.
     """
 
     role: str
@@ -58,6 +64,7 @@ class ClusterRole:
     deadline: float = DEFAULT_DEADLINE_SECONDS
     checkpoint_dir: str | None = None
     checkpoint_every: int | None = None
+    tls: object = None
 
     def trainer_options(self):
         """The keyword arguments both distributed trainers take from the launch: one call in a script."""
@@ -67,6 +74,7 @@ class ClusterRole:
             "timeout": self.deadline,
             "checkpoint_dir": self.checkpoint_dir,
             "checkpoint_every": self.checkpoint_every,
+            "tls": self.tls,
         }
 
     @property
@@ -133,13 +141,33 @@ def check_role(spec, role, index, source):
         raise ClusterError(f'{source}: {role} index {index} is outside field "{field}" ({len(spec[field])} entries)')
 
 
-def environment(spec, role, index, deadline=DEFAULT_DEADLINE_SECONDS, checkpoint_dir=None, checkpoint_every=None):
-    """The variables that tell a process its place: ``{name: value}`` to add to its environment."""
+def environment(
+    spec, role, index, deadline=DEFAULT_DEADLINE_SECONDS, checkpoint_dir=None, checkpoint_every=None, tls=None
+):
+    """The variables that tell a process its place: ``{name: value}`` to add to its environment.
+
+    ``tls`` (a ``matrixslow.dist.tls.PeerTLS``) travels as its three absolute paths.
+    """
     env = {CLUSTER_ENV: json.dumps(spec), ROLE_ENV: role, INDEX_ENV: str(index), DEADLINE_ENV: repr(float(deadline))}
     if checkpoint_dir is not None:
         env[CHECKPOINT_DIR_ENV] = os.fspath(checkpoint_dir)
         env[CHECKPOINT_EVERY_ENV] = str(int(checkpoint_every or 100))
+    if tls is not None:
+        env.update(zip(TLS_ENVS, (tls.cert_path, tls.key_path, tls.ca_path), strict=True))
     return env
+
+
+def _tls(environ):
+    """The PeerTLS of the TLS variables, None when none is set; ClusterError naming the variable and file."""
+    paths = [environ.get(name) for name in TLS_ENVS]
+    if all(path is None for path in paths):
+        return None
+    from .tls import load_peer_tls  # imports gRPC, which only a TLS job needs before its trainer starts
+
+    try:
+        return load_peer_tls(*paths, options=TLS_ENVS)
+    except TLSConfigError as error:
+        raise ClusterError(str(error)) from None
 
 
 def _number(environ, name, kind, default):
@@ -187,4 +215,5 @@ def current(environ=None):
         deadline=_number(environ, DEADLINE_ENV, float, DEFAULT_DEADLINE_SECONDS),
         checkpoint_dir=environ.get(CHECKPOINT_DIR_ENV),
         checkpoint_every=_number(environ, CHECKPOINT_EVERY_ENV, int, None),
+        tls=_tls(environ),
     )

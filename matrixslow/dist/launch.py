@@ -18,6 +18,11 @@ process fails the others are terminated (then killed after ``--grace`` seconds) 
 A parameter server does not outlive its job: it exits 0 once every worker has left the run, names
 a worker silent for ``--deadline`` seconds (that run is over, a restarted job begins a new one), and
 exits 1 when no run is live for ``--restart-window`` seconds.
+
+With ``--tls-cert``, ``--tls-key`` and ``--tls-ca`` (PEM files, checked before anything starts)
+every shard and worker talks mutual TLS: each serves TLS only, to peers whose certificate the CA
+signed, and each certificate must name its host as the spec does (see ``matrixslow.dist.tls``).
+On one machine every process uses the same files; across machines give each call its own.
 """
 
 import argparse
@@ -33,6 +38,7 @@ import threading
 import time
 
 from ..extras import MissingExtraError, require_extra
+from ..tls_files import TLSConfigError
 from . import cluster
 
 LOOPBACK = "127.0.0.1"
@@ -166,24 +172,27 @@ def serve_ps(
     bind_host=None,
     deadline=cluster.DEFAULT_DEADLINE_SECONDS,
     restart_window=DEFAULT_RESTART_WINDOW_SECONDS,
+    tls=None,
 ):
     """Run parameter-server shard ``index`` of ``spec`` until its job ends, SIGTERM or SIGINT; returns the exit status.
 
     0 once every worker has left the run (the job finished) or on a signal; 1 when no run has
     been live for ``restart_window`` seconds (none begun, or its workers went silent and no
-    restarted job began another): a shard nobody uses does not wait forever.
+    restarted job began another): a shard nobody uses does not wait forever. With ``tls`` (a
+    ``matrixslow.dist.tls.PeerTLS``) it serves TLS only.
     """
     from .ps import ParameterServer  # imports gRPC: only the processes that serve need it
     from .ps.runs import FINISHED, LIVE, LOG
 
     _log_to_stdout(LOG)
     host, port = spec["ps"][index].rsplit(":", 1)
-    server = ParameterServer(len(spec["workers"]), f"{bind_host or host}:{port}", deadline=deadline)
+    server = ParameterServer(len(spec["workers"]), f"{bind_host or host}:{port}", deadline=deadline, tls=tls)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     address = server.start()
-    print(f"serving parameter shard {index} on {address} for {len(spec['workers'])} workers", flush=True)
+    over_tls = " over TLS" if tls is not None else ""
+    print(f"serving parameter shard {index} on {address}{over_tls} for {len(spec['workers'])} workers", flush=True)
     try:
         while not stop.wait(min(1.0, deadline / 10)):
             phase, idle, why = server.state.lifecycle()
@@ -225,8 +234,8 @@ def _worker_command(script, script_args):
 def run_local(spec, script, script_args, grace, timeout, bind_host=None, options=None):
     """Start every shard and worker of ``spec`` here; returns the exit status.
 
-    ``options`` are the job's keyword arguments for ``cluster.environment`` (deadline, checkpoints)
-    and ``restart_window``, the shards'.
+    ``options`` are the job's keyword arguments for ``cluster.environment`` (deadline, checkpoints,
+    tls) and ``restart_window``, the shards'.
     """
     options = dict(options or {})
     restart_window = options.pop("restart_window", DEFAULT_RESTART_WINDOW_SECONDS)
@@ -258,7 +267,7 @@ def run_one(spec, role, index, script, script_args, grace, timeout, bind_host=No
     restart_window = options.pop("restart_window", DEFAULT_RESTART_WINDOW_SECONDS)
     if role == cluster.PS:
         deadline = options.get("deadline", cluster.DEFAULT_DEADLINE_SECONDS)
-        return serve_ps(spec, index, bind_host, deadline, restart_window)
+        return serve_ps(spec, index, bind_host, deadline, restart_window, options.get("tls"))
     job = Job(grace)
     try:
         command = _worker_command(script, script_args)
@@ -292,6 +301,9 @@ def parse_args(argv):
         help="a parameter server with no live run (none yet, or its workers went silent) waits this long "
         "for a (restarted) job, then exits with status 1 (default 60)",
     )  # fmt: skip
+    parser.add_argument("--tls-cert", metavar="PEM", help="this process's certificate, signed by --tls-ca")
+    parser.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
+    parser.add_argument("--tls-ca", metavar="PEM", help="the job's CA: peers must show a certificate it signed")
     parser.add_argument("--serve-ps", action="store_true", help=argparse.SUPPRESS)  # set by the launcher itself
     parser.add_argument("script", nargs="?", help="the training script every worker runs")
     parser.add_argument("script_args", nargs=argparse.REMAINDER)
@@ -313,7 +325,11 @@ def main(argv=None):
         require_extra("dist", parser.prog)
         if args.serve_ps:  # a shard started by run_local: its place is in the environment
             place = cluster.current()
-            return serve_ps(place.cluster_conf, place.index, args.bind, place.deadline, args.restart_window)
+            return serve_ps(place.cluster_conf, place.index, args.bind, place.deadline, args.restart_window, place.tls)
+        from .tls import load_peer_tls  # imports gRPC: after require_extra has said whether it is there
+
+        # Checked here, once: a bad file names its flag before any process starts.
+        options["tls"] = load_peer_tls(args.tls_cert, args.tls_key, args.tls_ca)
         if args.cluster:
             if args.mode:
                 parser.error("give either --mode (one machine) or --cluster with --role and --index, not both")
@@ -333,7 +349,7 @@ def main(argv=None):
         spec = local_spec(args.mode, args.ps, args.workers)
         print(f"[launch] {args.mode} cluster {json.dumps(spec)}", flush=True)
         return run_local(spec, args.script, args.script_args, args.grace, args.timeout, args.bind, options)
-    except (cluster.ClusterError, MissingExtraError) as error:
+    except (cluster.ClusterError, MissingExtraError, TLSConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

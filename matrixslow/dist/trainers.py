@@ -173,6 +173,8 @@ class DistTrainerRingAllReduce(Trainer):
         Worker 0 saves the model there every ``checkpoint_every`` steps and at the last step; a
         job started again with the same directory resumes from the newest checkpoint, and one
         whose checkpoint reaches its last step trains nothing (``already_finished``).
+    tls : matrixslow.dist.tls.PeerTLS, optional
+        Mutual TLS between the workers (gRPC backend; ``cluster.current().tls`` under the launcher).
 
     Before the first step the workers check that their graphs have the same trainable variables
     and the same steps per epoch, and worker 0's initial (or restored) weights reach every worker
@@ -189,6 +191,7 @@ class DistTrainerRingAllReduce(Trainer):
         backend="grpc",
         checkpoint_dir=None,
         checkpoint_every=None,
+        tls=None,
         **trainer_kargs,
     ):
         super().__init__(*trainer_args, **trainer_kargs)
@@ -196,6 +199,8 @@ class DistTrainerRingAllReduce(Trainer):
             self.ring = MpiAllReduce()
             if worker_index is not None and worker_index != self.ring.rank:
                 raise ValueError(f"DistTrainerRingAllReduce: worker_index {worker_index} is not the MPI rank")
+            if tls is not None:
+                raise ValueError("DistTrainerRingAllReduce: tls is for the grpc backend; MPI chooses its own transport")
             self.addresses = None
             self.worker_index = self.ring.rank
         elif backend == "grpc":
@@ -203,7 +208,9 @@ class DistTrainerRingAllReduce(Trainer):
                 raise ValueError("DistTrainerRingAllReduce: the grpc backend needs cluster_conf and worker_index")
             self.addresses = _worker_addresses(cluster_conf, worker_index, type(self).__name__)
             self.worker_index = worker_index
-            self.ring = RingAllReduce(worker_index, len(self.addresses), self.addresses[worker_index], deadline=timeout)
+            self.ring = RingAllReduce(
+                worker_index, len(self.addresses), self.addresses[worker_index], deadline=timeout, tls=tls
+            )
         else:
             raise ValueError(f"DistTrainerRingAllReduce: backend {backend!r} is not one of {list(BACKENDS)}")
         self.num_workers = self.ring.world_size
@@ -290,6 +297,8 @@ class DistTrainerParameterServer(Trainer):
         Worker 0 saves the model there every ``checkpoint_every`` steps and at the last step; a
         job started again with the same directory resumes from the newest checkpoint, and one
         whose checkpoint reaches its last step trains nothing (``already_finished``).
+    tls : matrixslow.dist.tls.PeerTLS, optional
+        Mutual TLS with the shards (``cluster.current().tls`` under the launcher).
 
     Every worker starts from worker 0's weights: the others wait until worker 0 has registered
     its variables (the servers refuse a worker whose variables differ in name, shape or dtype).
@@ -308,6 +317,7 @@ class DistTrainerParameterServer(Trainer):
         timeout=DEFAULT_DEADLINE_SECONDS,
         checkpoint_dir=None,
         checkpoint_every=None,
+        tls=None,
         **trainer_kargs,
     ):
         super().__init__(*trainer_args, **trainer_kargs)
@@ -316,7 +326,9 @@ class DistTrainerParameterServer(Trainer):
         self.num_workers = len(cluster_conf["workers"])
         self.worker_index = worker_index
         self.timeout = timeout
-        self.client = ParameterServerClient(cluster_conf["ps"], worker_index, rpc_timeout=timeout, step_timeout=timeout)
+        self.client = ParameterServerClient(
+            cluster_conf["ps"], worker_index, rpc_timeout=timeout, step_timeout=timeout, tls=tls
+        )
         self.step = 0
         self.last_step = None  # the job's last step, known once main_loop has checked the steps per epoch
         self.already_finished = False

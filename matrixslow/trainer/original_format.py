@@ -15,7 +15,8 @@ What carries over:
   MaxPooling's ``size`` and ``stride``, Reshape's ``shape``). The original ignored
   any other, so they are dropped rather than given an effect they never had
   (``ReLU(x, nslope=0.2)`` sloped 0.1 there). A registered node type of the user's
-  own keeps all its keyword arguments.
+  own keeps its keyword arguments; one its ``__init__`` does not name is refused
+  when the graph is rebuilt (``node_kargs``).
 - Variables keep their ``dim``; ``has_saved_value`` is whether the weights file holds
   them, and ``trainable`` is inferred (the original does not record it), see
   ``fixed_variables``.
@@ -24,8 +25,6 @@ What carries over:
   records none).
 """
 
-import io
-import zipfile
 from collections import defaultdict
 
 import numpy as np
@@ -208,28 +207,3 @@ def _translated(entry, is_variable, fixed):
     if is_variable:  # the dim of a computed node is dropped: it follows from the Variables
         translated.update(dim=entry["dim"], trainable=entry["name"] not in fixed, has_saved_value=True)
     return translated
-
-
-_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-
-
-def pickled_members(data):
-    """Names of the .npz members holding Python objects: the original's ``np.savez`` of a Variable's None.
-
-    Found from the .npy headers, without unpickling anything. Bytes that are no
-    readable archive give none; parsing them reports the damage.
-    """
-    names = set()
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for member in archive.namelist():
-                with archive.open(member) as handle:
-                    read_header = _HEADER_READERS.get(np.lib.format.read_magic(handle))
-                    if read_header is None:  # a .npy version np.savez does not write; parse_npz judges it
-                        continue
-                    _, _, dtype = read_header(handle)
-                if dtype.hasobject:
-                    names.add(member.removesuffix(".npy"))
-    except Exception:  # whatever these bytes make the parsers raise, parse_npz names the damage
-        return set()
-    return names

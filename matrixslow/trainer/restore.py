@@ -4,6 +4,11 @@ Nodes the graph already has keep their wiring and are only checked against the
 file. Missing nodes are created parents first, from registered types only; a
 Welding is created bare and welded once every node exists, since its parent may
 come after it (the loop of an RNN).
+
+Every entry's kargs are checked against what its type takes (``node_kargs``)
+before anything is created. Should creating a node still fail, whatever it raises
+becomes a ModelFileError naming the node, and the nodes already created are taken
+out again, so that the graph is left as it was.
 """
 
 import numpy as np
@@ -11,6 +16,7 @@ import numpy as np
 from ..core import NODE_TYPES, Variable
 from ..ops import Welding
 from .errors import ModelFileError
+from .node_kargs import kargs_problem
 
 
 def restore_graph(graph, model, weights, model_path):
@@ -40,19 +46,57 @@ class _Restore:
             node = self.graph.get(name)
             if node is not None:
                 self._check_existing(node, entry)
+                self._check_kargs(type(node), entry)
         if missing and self.graph.name_scope:
             self.fail(f"cannot rebuild nodes inside name scope '{self.graph.name_scope}': their names would change")
         types = {name: self._node_type(self.entries[name]) for name in missing}
         order = self._creation_order(missing, types)
-        if self.graph.node_count() == 0:
-            self._adopt_dtype()
-        for name in order:
-            self._create(self.entries[name], types[name])
-        for name in missing:  # every node exists now, so each Welding can take its parent
-            if issubclass(types[name], Welding) and self.entries[name]["parents"]:
-                self.graph.get(name).weld(self.graph.get(self.entries[name]["parents"][0]))
-        for name, value in weights.items():
-            self.graph.get(name).set_value(value)
+        self._build(order, types, weights)
+
+    def _build(self, order, types, weights):
+        """Create the nodes of ``order``, weld, and set the values; on any failure, undo it all."""
+        # The nodes it had, rather than those created: a constructor that fails after
+        # Node.__init__ has already added its node to the graph.
+        existing, previous_values = set(self.graph.nodes), {}
+        explicit_dtype = self.graph.explicit_dtype
+        name = None
+        try:
+            if self.graph.node_count() == 0:
+                self._adopt_dtype()
+            for name in order:
+                self._create(self.entries[name], types[name])
+            for name in order:  # every node exists now, so each Welding can take its parent
+                if issubclass(types[name], Welding) and self.entries[name]["parents"]:
+                    self.graph.get(name).weld(self.graph.get(self.entries[name]["parents"][0]))
+            for name, value in weights.items():
+                node = self.graph.get(name)
+                previous_values[node] = node.value
+                node.set_value(value)
+        except BaseException as error:
+            self._undo(existing, previous_values, explicit_dtype)
+            if isinstance(error, (ModelFileError, MemoryError)) or not isinstance(error, Exception):
+                raise
+            # Every entry was checked, so what creating it raised is about its fields (say a
+            # Reshape shape of strings), and is reported as the file's, naming the node.
+            where = "the graph" if name is None else f"node '{name}'"
+            self.fail(f"cannot rebuild {where} ({type(error).__name__}: {error})")
+
+    def _undo(self, existing, previous_values, explicit_dtype):
+        """Take the nodes created out of the graph, and put back the values and the dtype it had."""
+        if len(self.graph.nodes) != len(existing):
+            self.graph.nodes = [node for node in self.graph.nodes if node in existing]
+            for node in self.graph.nodes:
+                node.children = [child for child in node.children if child in existing]
+        for node, value in previous_values.items():
+            if node in existing:
+                node.value = value
+        if self.graph.node_count() == 0 and explicit_dtype is None:
+            self.graph._dtype = None  # an empty graph that followed the default dtype follows it again
+
+    def _check_kargs(self, node_type, entry):
+        problem = kargs_problem(node_type, entry["kargs"])
+        if problem is not None:
+            self.fail(f"node '{entry['name']}' ({entry['node_type']}): {problem}")
 
     def _check_existing(self, node, entry):
         where = f"node '{entry['name']}'"
@@ -74,6 +118,7 @@ class _Restore:
                 f"node class, register it before loading with ms.core.register_node_type({entry['node_type']})"
             )
         self._check_dim_presence(issubclass(node_type, Variable), entry)
+        self._check_kargs(node_type, entry)
         if issubclass(node_type, Welding) and len(entry["parents"]) > 1:
             self.fail(f"{where}: a Welding has at most one parent, got {entry['parents']}")
         for parent in entry["parents"]:
@@ -136,4 +181,4 @@ class _Restore:
             parents = [] if issubclass(node_type, Welding) else [self.graph.get(p) for p in entry["parents"]]
             return node_type(*parents, name=name, graph=self.graph, **kargs)
         except (TypeError, ValueError) as error:
-            self.fail(f"cannot rebuild node '{name}' ({entry['node_type']}) from its kargs {kargs}: {error}")
+            self.fail(f"cannot rebuild node '{name}' ({entry['node_type']}) from its kargs {kargs!r:.200}: {error}")

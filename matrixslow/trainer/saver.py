@@ -106,7 +106,10 @@ class Saver:
         ------
         ModelFileError
             For a file that is missing, corrupt or inconsistent, naming the file and
-            the field or node at fault; the graph is left as it was.
+            the field or node at fault; the graph is left as it was. Whatever goes
+            wrong while reading or rebuilding is one (MemoryError aside), and sizes
+            are bounded before anything is allocated for them (``model_limits``): a
+            weight's .npy header is compared with the model file before its data is read.
 
         Returns
         -------

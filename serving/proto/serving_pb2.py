@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from matrixslow.dist.proto import tensor_pb2 as matrixslow_dot_dist_dot_proto_dot_tensor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bserving/proto/serving.proto\x12\x07serving\x1a\"matrixslow/dist/proto/tensor.proto\"\xb7\x01\n\x0ePredictRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x33\n\x06inputs\x18\x02 \x03(\x0b\x32#.serving.PredictRequest.InputsEntry\x12\x14\n\x0coutput_names\x18\x03 \x03(\t\x1a\x46\n\x0bInputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.matrixslow.dist.Tensor:\x02\x38\x01\"\xbd\x01\n\x0fPredictResponse\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\x03\x12\x36\n\x07outputs\x18\x03 \x03(\x0b\x32%.serving.PredictResponse.OutputsEntry\x1aG\n\x0cOutputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.matrixslow.dist.Tensor:\x02\x38\x01\"(\n\x12ModelStatusRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\"6\n\nTensorSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x64im\x18\x02 \x03(\x03\x12\r\n\x05\x64type\x18\x03 \x01(\t\"\xa9\x02\n\x13ModelStatusResponse\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x1a\n\x12\x61vailable_versions\x18\x03 \x03(\x03\x12#\n\x06inputs\x18\x04 \x03(\x0b\x32\x13.serving.TensorSpec\x12$\n\x07outputs\x18\x05 \x03(\x0b\x32\x13.serving.TensorSpec\x12\x17\n\x0flast_load_error\x18\x06 \x01(\t\x12<\n\x08\x63ounters\x18\x07 \x03(\x0b\x32*.serving.ModelStatusResponse.CountersEntry\x1a/\n\rCountersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x32\x96\x01\n\x0cModelService\x12<\n\x07Predict\x12\x17.serving.PredictRequest\x1a\x18.serving.PredictResponse\x12H\n\x0bModelStatus\x12\x1b.serving.ModelStatusRequest\x1a\x1c.serving.ModelStatusResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bserving/proto/serving.proto\x12\x07serving\x1a\"matrixslow/dist/proto/tensor.proto\"\xc8\x01\n\x0ePredictRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x33\n\x06inputs\x18\x02 \x03(\x0b\x32#.serving.PredictRequest.InputsEntry\x12\x14\n\x0coutput_names\x18\x03 \x03(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x1a\x46\n\x0bInputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.matrixslow.dist.Tensor:\x02\x38\x01\"\xbd\x01\n\x0fPredictResponse\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\x03\x12\x36\n\x07outputs\x18\x03 \x03(\x0b\x32%.serving.PredictResponse.OutputsEntry\x1aG\n\x0cOutputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.matrixslow.dist.Tensor:\x02\x38\x01\"9\n\x12ModelStatusRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"6\n\nTensorSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x64im\x18\x02 \x03(\x03\x12\r\n\x05\x64type\x18\x03 \x01(\t\"\xc4\x03\n\x13ModelStatusResponse\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x1a\n\x12\x61vailable_versions\x18\x03 \x03(\x03\x12#\n\x06inputs\x18\x04 \x03(\x0b\x32\x13.serving.TensorSpec\x12$\n\x07outputs\x18\x05 \x03(\x0b\x32\x13.serving.TensorSpec\x12\x17\n\x0flast_load_error\x18\x06 \x01(\t\x12<\n\x08\x63ounters\x18\x07 \x03(\x0b\x32*.serving.ModelStatusResponse.CountersEntry\x12\x17\n\x0floaded_versions\x18\x08 \x03(\x03\x12I\n\x0f\x66\x61iled_versions\x18\t \x03(\x0b\x32\x30.serving.ModelStatusResponse.FailedVersionsEntry\x1a/\n\rCountersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1a\x35\n\x13\x46\x61iledVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\x03\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\x96\x01\n\x0cModelService\x12<\n\x07Predict\x12\x17.serving.PredictRequest\x1a\x18.serving.PredictResponse\x12H\n\x0bModelStatus\x12\x1b.serving.ModelStatusRequest\x1a\x1c.serving.ModelStatusResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,22 +38,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PREDICTRESPONSE_OUTPUTSENTRY']._serialized_options = b'8\001'
   _globals['_MODELSTATUSRESPONSE_COUNTERSENTRY']._loaded_options = None
   _globals['_MODELSTATUSRESPONSE_COUNTERSENTRY']._serialized_options = b'8\001'
+  _globals['_MODELSTATUSRESPONSE_FAILEDVERSIONSENTRY']._loaded_options = None
+  _globals['_MODELSTATUSRESPONSE_FAILEDVERSIONSENTRY']._serialized_options = b'8\001'
   _globals['_PREDICTREQUEST']._serialized_start=77
-  _globals['_PREDICTREQUEST']._serialized_end=260
-  _globals['_PREDICTREQUEST_INPUTSENTRY']._serialized_start=190
-  _globals['_PREDICTREQUEST_INPUTSENTRY']._serialized_end=260
-  _globals['_PREDICTRESPONSE']._serialized_start=263
-  _globals['_PREDICTRESPONSE']._serialized_end=452
-  _globals['_PREDICTRESPONSE_OUTPUTSENTRY']._serialized_start=381
-  _globals['_PREDICTRESPONSE_OUTPUTSENTRY']._serialized_end=452
-  _globals['_MODELSTATUSREQUEST']._serialized_start=454
-  _globals['_MODELSTATUSREQUEST']._serialized_end=494
-  _globals['_TENSORSPEC']._serialized_start=496
-  _globals['_TENSORSPEC']._serialized_end=550
-  _globals['_MODELSTATUSRESPONSE']._serialized_start=553
-  _globals['_MODELSTATUSRESPONSE']._serialized_end=850
-  _globals['_MODELSTATUSRESPONSE_COUNTERSENTRY']._serialized_start=803
-  _globals['_MODELSTATUSRESPONSE_COUNTERSENTRY']._serialized_end=850
-  _globals['_MODELSERVICE']._serialized_start=853
-  _globals['_MODELSERVICE']._serialized_end=1003
+  _globals['_PREDICTREQUEST']._serialized_end=277
+  _globals['_PREDICTREQUEST_INPUTSENTRY']._serialized_start=207
+  _globals['_PREDICTREQUEST_INPUTSENTRY']._serialized_end=277
+  _globals['_PREDICTRESPONSE']._serialized_start=280
+  _globals['_PREDICTRESPONSE']._serialized_end=469
+  _globals['_PREDICTRESPONSE_OUTPUTSENTRY']._serialized_start=398
+  _globals['_PREDICTRESPONSE_OUTPUTSENTRY']._serialized_end=469
+  _globals['_MODELSTATUSREQUEST']._serialized_start=471
+  _globals['_MODELSTATUSREQUEST']._serialized_end=528
+  _globals['_TENSORSPEC']._serialized_start=530
+  _globals['_TENSORSPEC']._serialized_end=584
+  _globals['_MODELSTATUSRESPONSE']._serialized_start=587
+  _globals['_MODELSTATUSRESPONSE']._serialized_end=1039
+  _globals['_MODELSTATUSRESPONSE_COUNTERSENTRY']._serialized_start=937
+  _globals['_MODELSTATUSRESPONSE_COUNTERSENTRY']._serialized_end=984
+  _globals['_MODELSTATUSRESPONSE_FAILEDVERSIONSENTRY']._serialized_start=986
+  _globals['_MODELSTATUSRESPONSE_FAILEDVERSIONSENTRY']._serialized_end=1039
+  _globals['_MODELSERVICE']._serialized_start=1042
+  _globals['_MODELSERVICE']._serialized_end=1192
 # @@protoc_insertion_point(module_scope)

@@ -57,7 +57,7 @@ class ModelServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ModelStatus(self, request, context):
-        """The loaded version, the signature and the server's counters.
+        """A loaded version, its signature, the versions loaded and failed, and the server's counters.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -62,15 +62,6 @@ class Processes:
             process.wait(timeout=10)
 
 
-@pytest.fixture
-def processes():
-    started = Processes()
-    try:
-        yield started
-    finally:
-        started.kill_all()
-
-
 def wait_for_line(process, text, timeout=START_SECONDS):
     """Read ``process``'s output until a line contains ``text``; keeps the lines read."""
     give_up_at = time.monotonic() + timeout

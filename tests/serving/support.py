@@ -111,8 +111,9 @@ def running_server(model_dir, log_dir, *flags, http=True):
         server.stop()
 
 
-def run_server_to_exit(model_dir, timeout=60.0, port=None):
+def run_server_to_exit(model_dir, *flags, timeout=60.0, port=None):
     """Run ``python -m serving`` (on ``port``, else a free one) expecting it to refuse to start; returns the result."""
     port = port or free_loopback_addresses(1)[0].rsplit(":", 1)[1]
     command = [sys.executable, "-m", "serving", "--model-dir", str(model_dir), "--port", str(port)]
+    command += [str(flag) for flag in flags]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO)

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..proto import allreduce_pb2, allreduce_pb2_grpc
 from ..tensors import SUPPORTED_DTYPES, bind, channel_options, max_chunk_bytes, server_options
+from ..tls import PeerTLSError, handshake_problem, open_channel
 from .inbox import SERVICE_NAME, ChunkInbox, RingAbortedError, RingAllReduceServicer, RingTimeoutError
 from .output import checked_out
 from .parts import segment_parts
@@ -67,6 +68,8 @@ class RingAllReduce:
         Seconds every RPC, the handshake and every wait for a chunk may take.
     max_message_bytes : int
         gRPC message limit of both the server and the client channel.
+    tls : matrixslow.dist.tls.PeerTLS, optional
+        Serve and call over TLS only, with peers the job's CA signed; None: plaintext.
 
     Attributes
     ----------
@@ -96,6 +99,7 @@ class RingAllReduce:
         listen="127.0.0.1:0",
         deadline=DEFAULT_DEADLINE_SECONDS,
         max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES,
+        tls=None,
     ):
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} is outside the ring of world_size {world_size}")
@@ -103,6 +107,7 @@ class RingAllReduce:
         self.world_size = world_size
         self.deadline = float(deadline)
         self.max_message_bytes = max_message_bytes
+        self.tls = tls
         self.bytes_sent = 0  # payload bytes of the last allreduce
         self._step = 0
         self._addresses = None
@@ -122,7 +127,7 @@ class RingAllReduce:
         self._servicer = RingAllReduceServicer(rank, world_size, self._inbox)
         self._servicer.add_to_server(self._server)
         host = listen.rsplit(":", 1)[0]
-        port = bind(self._server, listen, f"ring worker {rank}")
+        port = bind(self._server, listen, f"ring worker {rank}", tls)
         self.address = f"{host}:{port}"
         self._server.start()
 
@@ -156,7 +161,7 @@ class RingAllReduce:
         if self.world_size == 1:
             return
         options = channel_options(self.max_message_bytes) + RECONNECT_OPTIONS
-        self._channel = grpc.insecure_channel(self.right_address, options=options)
+        self._channel = open_channel(self.right_address, options, self.tls)
         self._right = allreduce_pb2_grpc.RingAllReduceStub(self._channel)
         # Stream messages serialized by wire.encode_chunk, not by the stub's protobuf serializer.
         self._stream = self._channel.stream_unary(
@@ -179,6 +184,11 @@ class RingAllReduce:
             except grpc.RpcError as error:
                 if error.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                     raise
+                # A neighbour that listens yet never answers may refuse this process's TLS (or its lack):
+                # gRPC would keep trying until the deadline without saying so.
+                problem = handshake_problem(self.right_address, self.tls)
+                if problem is not None:
+                    raise PeerTLSError(f"ring worker {self.rank}: {label}: {problem}") from None
                 continue
             if (reply.rank, reply.world_size) != (expected_rank, self.world_size):
                 raise ValueError(
@@ -235,7 +245,7 @@ class RingAllReduce:
         reason = str(error) if not isinstance(error, RingAbortedError) else self._inbox.abort_reason
         request = allreduce_pb2.AbortRequest(sender=self.rank, reason=reason)
         for address in {self.left_address, self.right_address}:
-            with contextlib.suppress(grpc.RpcError), grpc.insecure_channel(address) as channel:
+            with contextlib.suppress(grpc.RpcError), open_channel(address, None, self.tls) as channel:
                 allreduce_pb2_grpc.RingAllReduceStub(channel).Abort(request, timeout=ABORT_SECONDS)
 
     def _ring_exchange(self, step, buffer, sample_count, out):

@@ -62,6 +62,9 @@ class ParameterServiceServicer:
     def Init(self, request_iterator, context):
         """Register the trainable variables (a header, then the variables in parts); every worker gets back
         the values all start from (a header with the server step, then the values in parts).
+        Variables that differ from the run's in name, shape or dtype are refused (INVALID_ARGUMENT,
+        "the workers' graphs disagree: ...") and end the run: every other worker's waiting or next
+        call is refused at once with the same words (FAILED_PRECONDITION, "run N is over: ...").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -69,6 +72,7 @@ class ParameterServiceServicer:
 
     def Push(self, request_iterator, context):
         """Send this worker's gradient sums for one step: a header, then the gradients in parts.
+        Gradients that do not match the run's variables are refused and end the run, as in Init.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -5,6 +5,7 @@ Push streams the gradients to a shard in parts, Pull streams the result back the
 
 import itertools
 import secrets
+import threading
 import time
 from concurrent import futures
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from ..proto import parameter_server_pb2 as pb
 from ..tensors import channel_options
+from ..tls import check_peer, open_channel
 from .parts import PartCollector, decode_message, encode_message, messages, part_bytes
 from .server import DEFAULT_MAX_MESSAGE_BYTES, SERVICE_NAME
 from .sharding import shard_variables
@@ -58,13 +60,21 @@ class ParameterServerClient:
         Deadline of every single RPC, in seconds.
     step_timeout : float
         How long ``pull`` keeps asking for a step before raising ``TimeoutError``.
+    tls : matrixslow.dist.tls.PeerTLS, optional
+        Talk TLS with this process's certificate, to shards the job's CA signed; None: plaintext.
 
     Every call carries ``session``, a random number drawn here: the shards tell this process
     from a restarted one at the same index by it (see ``runs``).
     """
 
     def __init__(
-        self, addresses, worker, max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES, rpc_timeout=30.0, step_timeout=60.0
+        self,
+        addresses,
+        worker,
+        max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES,
+        rpc_timeout=30.0,
+        step_timeout=60.0,
+        tls=None,
     ):
         if not addresses:
             raise ValueError("a ParameterServerClient needs at least one shard address")
@@ -74,14 +84,21 @@ class ParameterServerClient:
         self.step_timeout = step_timeout
         self.part_bytes = part_bytes(max_message_bytes)
         options = channel_options(max_message_bytes)
-        self._channels = [grpc.insecure_channel(address, options=options) for address in self.addresses]
+        for address in self.addresses:  # a shard already up with other TLS options: an error now, not at a deadline
+            check_peer(address, tls, f"worker {worker}: parameter server {address}")
+        self._channels = [open_channel(address, options, tls) for address in self.addresses]
         self._stubs = [PartStreamsStub(channel) for channel in self._channels]
         self._pool = futures.ThreadPoolExecutor(max_workers=len(self.addresses))
         self.plan = None  # name -> shard index, fixed by init
         self.session = secrets.randbits(63) or 1  # 0 would mean "does not say"
 
-    def _on_every_shard(self, call):
-        """Run ``call(shard)`` for every shard at once; results in shard order, the first error raised."""
+    def _on_every_shard(self, call, on_failure=None):
+        """Run ``call(shard)`` for every shard at once; results in shard order.
+
+        The first failure is raised as soon as it happens, after ``on_failure()``: a shard whose
+        run is over (graphs that disagree, a silent worker) is not kept waiting behind another
+        shard's long-poll for a step that can no longer complete.
+        """
 
         def naming_the_shard(shard):
             try:
@@ -89,7 +106,14 @@ class ParameterServerClient:
             except grpc.RpcError as error:
                 raise ShardCallError(self.worker, self.addresses[shard], error) from error
 
-        return list(self._pool.map(naming_the_shard, range(len(self._stubs))))
+        jobs = [self._pool.submit(naming_the_shard, shard) for shard in range(len(self._stubs))]
+        futures.wait(jobs, return_when=futures.FIRST_EXCEPTION)
+        failed = [job for job in jobs if job.done() and job.exception() is not None]
+        if failed:
+            if on_failure is not None:
+                on_failure()
+            raise failed[0].exception()
+        return [job.result() for job in jobs]
 
     def _by_shard(self, arrays):
         self._require_plan()
@@ -175,11 +199,19 @@ class ParameterServerClient:
         """
         self._require_plan()
         deadline = time.monotonic() + self.step_timeout
+        given_up, calls = threading.Event(), {}  # set once a shard failed; each shard's call in flight
+
+        def give_up():
+            given_up.set()
+            for waiting in list(calls.values()):
+                waiting.cancel()  # a long-poll on another shard: the step cannot complete now
 
         def pull_shard(shard):
             request = pb.PullRequest(worker=self.worker, step=step, content=pb.MEAN_GRADIENTS, session=self.session)
             missing = []
             while True:
+                if given_up.is_set():
+                    raise RuntimeError(f"worker {self.worker}, step {step}: another shard failed the pull")
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError(
@@ -187,7 +219,9 @@ class ParameterServerClient:
                         f"{self.step_timeout} s for workers {list(missing)} to push"
                     )
                 try:
-                    replies = self._stubs[shard].Pull(request, timeout=min(self.rpc_timeout, remaining))
+                    replies = calls[shard] = self._stubs[shard].Pull(request, timeout=min(self.rpc_timeout, remaining))
+                    if given_up.is_set():  # give_up may have run before this call was in ``calls``
+                        replies.cancel()
                     header, means = read_pull(replies, f"shard {self.addresses[shard]}")
                 except grpc.RpcError as error:
                     # The step's deadline, not the RPC's, ran out while the shard answered: a step timeout.
@@ -198,7 +232,7 @@ class ParameterServerClient:
                     return means, header.sample_count
                 missing = header.missing_workers
 
-        results = self._on_every_shard(pull_shard)
+        results = self._on_every_shard(pull_shard, on_failure=give_up)
         return _merged([means for means, _ in results]), results[0][1]
 
     def wait_until_initialised(self, variables, timeout, poll_seconds=0.02):

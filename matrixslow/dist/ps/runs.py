@@ -10,6 +10,10 @@ that long ends the run. The shard logs it once per worker, and every live worker
 refused with the same words, so the survivors learn who is gone instead of waiting out their own
 deadline. A run every worker has left (``leave``) is finished.
 
+A member whose variables disagree with the run's (another graph) ends the run the same way
+(``fail``): it is refused with the mismatch, and every other worker's waiting or next call with
+the same words, within a long-poll instead of a deadline.
+
 Session 0 means "the caller does not say" (raw stubs, older clients): it is taken for whichever
 process the run has at that index and never ends a run, so callers that all send 0 see one run
 that goes on for ever, as before runs existed.
@@ -47,6 +51,7 @@ class Runs:
         self.last_step = {}  # worker -> last step it pushed in this run
         self.left = set()
         self.ended = None  # why the current run cannot finish; None while live
+        self.begun_by = None  # the worker whose Init began the current run
         self.idle_since = clock()  # when the shard last had no live run
 
     # ----- state -------------------------------------------------------------------------------
@@ -135,6 +140,11 @@ class Runs:
         LOG.info("run %d finished: every worker left, the last after step %s", self.number, self._last_step())
         return True
 
+    def fail(self, reason):
+        """End the live run for ``reason`` (a member's graph disagrees with the run's); every member is then refused."""
+        if self.phase == LIVE:
+            self._end(reason)
+
     def check_silence(self):
         """End the live run if a worker has been silent for the deadline, logging each such worker; True if so.
 
@@ -159,6 +169,7 @@ class Runs:
     def _begin(self, worker):
         before = f" (run {self.number} {self.phase})" if self.number else ""
         self.number += 1
+        self.begun_by = worker  # whose Init set the run's variables: the graph every other worker must match
         now = self.clock()
         self.sessions = {}
         self.heard = dict.fromkeys(range(self.num_workers), now)

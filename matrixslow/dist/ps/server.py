@@ -165,6 +165,8 @@ class ParameterServer:
         thread back), only slower.
     deadline : float, optional
         Seconds a worker may stay silent before its run is over and logged; None: never checked.
+    tls : matrixslow.dist.tls.PeerTLS, optional
+        Serve TLS only, to workers whose certificate the job's CA signed; None: plaintext.
     """
 
     def __init__(
@@ -178,11 +180,13 @@ class ParameterServer:
         long_poll_seconds=0.5,
         max_threads=None,
         deadline=None,
+        tls=None,
     ):
         self.state = ParameterState(num_workers, mode, learning_rate, max_staleness, deadline)
         self._stopping = threading.Event()
         self._watcher = None
         self._requested_address = address
+        self._tls = tls
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_threads or num_workers + EXTRA_THREADS),
             options=server_options(max_message_bytes),
@@ -194,7 +198,7 @@ class ParameterServer:
     def start(self):
         """Bind and serve; returns the ``host:port`` actually bound."""
         host = self._requested_address.rsplit(":", 1)[0]
-        port = bind(self._server, self._requested_address, "parameter server")
+        port = bind(self._server, self._requested_address, "parameter server", self._tls)
         self._server.start()
         self.address = f"{host}:{port}"
         if self.state.runs.deadline is not None:

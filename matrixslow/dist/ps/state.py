@@ -15,6 +15,8 @@ Asynchronous mode
 Runs
     A job started again against the same shard begins a new run, which starts clean (see ``runs``);
     with a ``deadline`` a silent worker ends its run and every live worker is told who it was.
+    A worker whose variables or gradients disagree with the run's (another graph) ends it at once,
+    and every worker is told the variable, the shapes and who registered them.
 """
 
 import threading
@@ -119,7 +121,7 @@ class ParameterState:
         self._check_worker(worker)
         with self._changed:
             if self._values is not None and self.runs.joins(worker, session):
-                self._check_matches(worker, variables, what="variables")
+                self._check_matches_or_fail_run(worker, variables, what="variables")
             try:
                 begins = self.runs.on_init(worker, session, join_only)
             except RunRefusal as refusal:
@@ -146,7 +148,7 @@ class ParameterState:
         with self._changed:
             self._require_init()
             self._require_run(worker, session)
-            self._check_matches(worker, gradients, what="gradients")
+            self._check_matches_or_fail_run(worker, gradients, what="gradients")
             self.runs.hear(worker, step)
             if self.mode == ASYNC:
                 return self._apply_async(worker, step, gradients, sample_count)
@@ -313,21 +315,38 @@ class ParameterState:
         if refusal is not None:
             raise NotReadyError(refusal)
 
+    def _check_matches_or_fail_run(self, worker, arrays, what):
+        """Refuse ``arrays`` unless they match the run's variables; a mismatch ends the run for every worker.
+
+        Call with the lock held, for a member of the live run only. The other workers could never
+        finish a step with this one, so they are woken and refused now rather than left to their deadline.
+        """
+        try:
+            self._check_matches(worker, arrays, what)
+        except VariableMismatchError as mismatch:
+            self.runs.fail(str(mismatch))
+            self._changed.notify_all()
+            raise
+
     def _check_matches(self, worker, arrays, what):
+        # "graphs disagree", as ring workers say it: the words every worker of the job finds in its error.
         missing = sorted(set(self._values) - set(arrays))
         unexpected = sorted(set(arrays) - set(self._values))
         if missing or unexpected:
             raise VariableMismatchError(
-                f"worker {worker}: {what} do not match the server's variables: "
-                f"missing {missing}, unexpected {unexpected}"
+                f"the workers' graphs disagree: worker {worker}: {what} do not match the server's variables: "
+                f"missing {missing}, unexpected {unexpected} ({self._whose()})"
             )
         for name, array in arrays.items():
             held = self._values[name]
             if array.shape != held.shape or array.dtype.name != held.dtype.name:
                 raise VariableMismatchError(
-                    f"variable {name!r}: worker {worker} sends {describe(array)} in its {what}, "
-                    f"but the server holds {describe(held)}"
+                    f"the workers' graphs disagree: variable {name!r}: worker {worker} sends {describe(array)} "
+                    f"in its {what}, but the server holds {describe(held)} ({self._whose()})"
                 )
+
+    def _whose(self):
+        return f"run {self.runs.number}'s, registered by worker {self.runs.begun_by}"
 
     def _select(self, arrays, names, copy=True):
         unknown = sorted(set(names) - set(arrays))
