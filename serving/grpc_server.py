@@ -229,21 +229,7 @@ class GrpcServer:
         server = grpc.aio.server(options=options, maximum_concurrent_rpcs=max_rpcs)
         server.add_generic_rpc_handlers((_method_handlers(servicer),))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        if self.credentials is None:
-            return server, bind(server, self.address, "the gRPC server")
-        return server, self._bind_tls(server)
-
-    def _bind_tls(self, server):
-        """``add_secure_port``, failing as ``bind`` does (check_can_listen has already named the usual causes)."""
-        try:
-            port = server.add_secure_port(self.address, self.credentials)
-        except RuntimeError as error:
-            port, cause = 0, error
-        else:
-            cause = None
-        if port == 0:
-            raise RuntimeError(f"the gRPC server cannot listen on {self.address} with TLS") from cause
-        return port
+        return server, bind(server, self.address, "the gRPC server", self.credentials)
 
     def start(self):
         self._run(self._start())

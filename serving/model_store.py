@@ -209,8 +209,9 @@ class ModelStore:
         self._current = None
         # Replaced whole, never changed in place: a reader sees one consistent set of versions.
         self._loaded = {}  # version -> LoadedModel, the newest ``keep_versions`` good ones
-        self._failed = {}  # version -> version_fingerprint of the attempt that failed; retried when it changes
-        self._failures = {}  # version -> why it failed (see failed_versions); replaced whole, like _loaded
+        # version -> (version_fingerprint of the attempt that failed, why it failed): retried once the
+        # fingerprint changes, reported by failed_versions; replaced whole, like _loaded.
+        self._failures = {}
         self.last_load_error = ""
         self._stop = threading.Event()
         self._thread = None
@@ -232,7 +233,7 @@ class ModelStore:
         """{version: why it failed to load} for each version that failed, is not served, and is newer than
         the oldest one served (so that, loaded, it would be one of the ``keep_versions`` served)."""
         oldest = min(self._loaded, default=0)
-        return {version: error for version, error in sorted(self._failures.items()) if version > oldest}
+        return {version: error for version, (_, error) in sorted(self._failures.items()) if version > oldest}
 
     def available_versions(self):
         return list_versions(self.model_dir)
@@ -274,7 +275,7 @@ class ModelStore:
         self._loaded = loaded
         self._swap(loaded[max(loaded)])
         if self._failures:
-            self.last_load_error = self._failures[max(self._failures)]
+            self.last_load_error = self._failures[max(self._failures)][1]
         return self._current
 
     def check_once(self):
@@ -290,7 +291,7 @@ class ModelStore:
         """
         versions = self.available_versions()
         # A failure is worth reporting while its version is on disk.
-        self._failures = {version: error for version, error in self._failures.items() if version in versions}
+        self._failures = {version: failure for version, failure in self._failures.items() if version in versions}
         if not self._failures:
             self.last_load_error = ""
         if not versions or versions[-1] <= self._current.version:
@@ -299,7 +300,7 @@ class ModelStore:
         path = self.model_dir / str(newest)
         # Taken before loading, so a file that changes while it is read earns another try.
         fingerprint = version_fingerprint(path)
-        if self._failed.get(newest) == fingerprint:
+        if self._failures.get(newest, (None,))[0] == fingerprint:
             return False
         try:
             model = self._try_load(newest, fingerprint)
@@ -322,14 +323,12 @@ class ModelStore:
         try:
             model = load_version(self.model_dir, version)
         except ModelLoadError as error:
-            self._failed[version] = fingerprint
             self.last_load_error = f"{error}; will retry when a file in {path} changes"
-            self._failures = {**self._failures, version: self.last_load_error}
+            self._failures = {**self._failures, version: (fingerprint, self.last_load_error)}
             if self._current is None:  # at start; the watcher logs its own failures with what still serves
                 log.error("%s", self.last_load_error)
             self._on_failure(version)
             raise
-        self._failed.pop(version, None)
         self._failures = {known: error for known, error in self._failures.items() if known != version}
         return model
 

@@ -109,12 +109,12 @@ def server_options(max_message_bytes):
     return channel_options(max_message_bytes) + [("grpc.so_reuseport", 0)]
 
 
-def bind(server, address, who, tls=None):
+def bind(server, address, who, credentials=None):
     """``server.add_insecure_port(address)``, with an error that says who could not listen where, and why.
 
-    With ``tls`` (a ``matrixslow.dist.tls.PeerTLS``) the port serves TLS only, to clients the job's CA signed.
+    With ``credentials`` (``grpc.ServerCredentials``, e.g. ``PeerTLS.server_credentials()``) the port
+    serves TLS only, through ``add_secure_port``.
     """
-    credentials = None if tls is None else tls.server_credentials()
     try:
         port = (
             server.add_insecure_port(address) if credentials is None else server.add_secure_port(address, credentials)

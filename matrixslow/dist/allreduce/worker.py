@@ -127,7 +127,7 @@ class RingAllReduce:
         self._servicer = RingAllReduceServicer(rank, world_size, self._inbox)
         self._servicer.add_to_server(self._server)
         host = listen.rsplit(":", 1)[0]
-        port = bind(self._server, listen, f"ring worker {rank}", tls)
+        port = bind(self._server, listen, f"ring worker {rank}", None if tls is None else tls.server_credentials())
         self.address = f"{host}:{port}"
         self._server.start()
 

@@ -198,7 +198,12 @@ class ParameterServer:
     def start(self):
         """Bind and serve; returns the ``host:port`` actually bound."""
         host = self._requested_address.rsplit(":", 1)[0]
-        port = bind(self._server, self._requested_address, "parameter server", self._tls)
+        port = bind(
+            self._server,
+            self._requested_address,
+            "parameter server",
+            None if self._tls is None else self._tls.server_credentials(),
+        )
         self._server.start()
         self.address = f"{host}:{port}"
         if self.state.runs.deadline is not None:
