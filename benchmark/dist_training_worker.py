@@ -18,9 +18,9 @@ import time
 
 import numpy as np
 
-import datasets
 import matrixslow as ms
 from benchmark.dist_harness import emit
+from matrixslow import datasets
 
 
 def build(model_name, learning_rate):

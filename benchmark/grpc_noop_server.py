@@ -1,7 +1,7 @@
 """A gRPC server that answers every Predict with the same prepared bytes: the floor under any server.
 
 ``python -m benchmark.grpc_noop_server --port N --output-shape 10 1`` serves
-``/serving.ModelService/Predict`` the way ``python -m serving`` does (grpc.aio, one event
+``/serving.ModelService/Predict`` the way ``python -m matrixslow.serving`` does (grpc.aio, one event
 loop, raw bytes in and out) but computes nothing: no parsing, no checks, no model, no
 batching. What it sustains with the benchmark's load generator on the same cores is the
 most requests/s, and the least latency, that gRPC itself allows here; the serving
@@ -15,8 +15,8 @@ import grpc
 import numpy as np
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from matrixslow.dist.tensors import to_proto
-from serving.proto import serving_pb2
+from matrixslow.codec.tensors import to_proto
+from matrixslow.serving.proto import serving_pb2
 
 
 def answer_bytes(output_shape):

@@ -20,8 +20,8 @@ from concurrent import futures
 import grpc
 import numpy as np
 
+from matrixslow.codec.tensors import bind, channel_options, server_options
 from matrixslow.dist.allreduce.worker import PART_BYTES, SEND_QUEUE_PARTS
-from matrixslow.dist.tensors import bind, channel_options, server_options
 
 SERVICE = "matrixslow.benchmark.RingTransfer"
 MESSAGE_LIMIT = 2 * PART_BYTES

@@ -4,12 +4,14 @@ Each model is served twice: "unbatched" (``--max-batch-size 1``: one forward pas
 request) and "batched" (``--max-batch-size 64 --batch-timeout-ms 2``: dynamic batching).
 A third server, "noop" (benchmark/grpc_noop_server.py), answers every request with
 prepared bytes and computes nothing: the same load against it measures the floor that gRPC
-and the load generator set on this machine, whatever the model.
+and the load generator set on this machine, whatever the model. The "v2_grpc" and "v2_rest"
+rows send the same sample through the Open Inference Protocol (ModelInfer with raw contents;
+the REST binary body tritonclient sends) to the unbatched server, so they compare with its row.
 
 The end of the run prints, per model, the batching gain (batched requests/s over
 unbatched, same number of clients), the p99 latency beside its target (batch timeout plus
 twice the forward time of a full batch) and beside the no-op server's, and the server
-overhead: unbatched single-sample p50 minus the bare in-process forward pass of one sample.
+overhead: unbatched (v1 and both v2) single-sample p50 minus the bare in-process forward pass of one sample.
 
 Targets (issue 6): at 64 clients batching gives >= 5x the requests/s; at 1 client the
 server adds < 1 ms at p50. The load generator runs in this process on the same two cores
@@ -27,11 +29,19 @@ from . import serving_load
 from .settings import pick
 from .timing import measure
 
+UNBATCHED = ("--max-batch-size", "1")
+# mode -> (server flags, or None for benchmark/grpc_noop_server.py: no model at all; how requests are sent)
 MODES = {
-    "unbatched": ("--max-batch-size", "1"),
-    "batched": ("--max-batch-size", "64", "--batch-timeout-ms", "2"),
-    "noop": None,  # benchmark/grpc_noop_server.py: no model at all
+    "unbatched": (UNBATCHED, "grpc"),
+    "batched": (("--max-batch-size", "64", "--batch-timeout-ms", "2"), "grpc"),
+    "noop": (None, "grpc"),
+    "v2_grpc": (UNBATCHED, "v2_grpc"),
+    "v2_rest": (UNBATCHED, "v2_rest"),
 }
+# The modes whose request path adds to the bare forward pass, for the overhead lines.
+OVERHEAD_MODES = ("unbatched", "v2_grpc", "v2_rest")
+# The closed-loop load is gRPC's (futures from one thread); REST has the latency row only.
+THROUGHPUT_MODES = [mode for mode, (_, protocol) in MODES.items() if protocol != "v2_rest"]
 BATCH_TIMEOUT_MS = 2.0
 CLIENTS = pick((1, 4, 16, 64), (1, 4, 16, 64), tiny=(1, 4))
 MODELS = pick(tuple(serving_load.MODELS), tuple(serving_load.MODELS), tiny=("mlp",))
@@ -66,19 +76,36 @@ def model_dirs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def servers(model_dirs):
-    """(model, mode) -> LoadGenerator on a running server, started on first use, all stopped at the end."""
+    """(model, mode) -> load generator on a running server, started on first use, all stopped at the end.
+
+    One server process per (model, flags): the v1 and v2 unbatched rows are answered by the same one.
+    """
     with contextlib.ExitStack() as stack:
-        started = {}
+        processes, started = {}, {}
+
+        def addresses(name, flags):
+            if (name, flags) not in processes:
+                if flags is None:
+                    processes[name, flags] = (stack.enter_context(serving_load.noop_server()), None)
+                else:
+                    processes[name, flags] = stack.enter_context(
+                        serving_load.server(model_dirs[name], *flags, http=True)
+                    )
+            return processes[name, flags]
 
         def get(name, mode):
             if (name, mode) not in started:
-                if MODES[mode] is None:
-                    address = stack.enter_context(serving_load.noop_server())
+                flags, protocol = MODES[mode]
+                grpc_address, http_address = addresses(name, flags)
+                if protocol == "v2_rest":
+                    generator = serving_load.RestCaller(http_address, name)
+                elif protocol == "v2_grpc":
+                    payload = serving_load.v2_request_bytes(name)
+                    generator = serving_load.LoadGenerator(grpc_address, payload, serving_load.V2_INFER)
                 else:
-                    address = stack.enter_context(serving_load.server(model_dirs[name], *MODES[mode]))
-                generator = serving_load.LoadGenerator(address, serving_load.request_bytes(name))
+                    generator = serving_load.LoadGenerator(grpc_address, serving_load.request_bytes(name))
                 stack.callback(generator.close)
-                generator.run(4, 100)  # warm-up: channel, threads, caches
+                generator.run(1 if protocol == "v2_rest" else 4, 100)  # warm-up: channel, threads, caches
                 started[name, mode] = generator
             return started[name, mode]
 
@@ -111,7 +138,7 @@ def test_single_sample_latency(benchmark, servers, report, name, mode):
 
 
 @pytest.mark.parametrize("clients", CLIENTS)
-@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("mode", THROUGHPUT_MODES)
 @pytest.mark.parametrize("name", MODELS)
 def test_throughput(benchmark, servers, report, name, mode, clients):
     generator = servers(name, mode)
@@ -141,11 +168,13 @@ def summary_lines(results):
                 lines.append(
                     f"{name} {mode:9}: single-sample p50 {latency[0] * 1e3:.3f} ms, p99 {latency[1] * 1e3:.3f} ms"
                 )
-        latency = results.get((name, "latency", "unbatched"))
-        if latency is not None and forward_1 is not None:
-            lines.append(
-                f"{name}: server overhead at 1 client (p50 - bare forward) {(latency[0] - forward_1) * 1e3:.3f} ms"
-            )
+        for mode in OVERHEAD_MODES:
+            latency = results.get((name, "latency", mode))
+            if latency is not None and forward_1 is not None:
+                lines.append(
+                    f"{name} {mode:9}: server overhead at 1 client (p50 - bare forward) "
+                    f"{(latency[0] - forward_1) * 1e3:.3f} ms"
+                )
         for clients in CLIENTS:
             unbatched = results.get((name, "throughput", "unbatched", clients))
             batched = results.get((name, "throughput", "batched", clients))
@@ -162,4 +191,10 @@ def summary_lines(results):
             if noop is not None:
                 line += f"  | no-op server {noop[0]:7.0f} req/s (p99 {noop[1] * 1e3:6.1f} ms)"
             lines.append(line)
+        for clients in CLIENTS:
+            v2 = results.get((name, "throughput", "v2_grpc", clients))
+            if v2 is not None:
+                lines.append(
+                    f"{name} {clients:2} clients: v2 gRPC unbatched {v2[0]:7.0f} req/s (p99 {v2[1] * 1e3:6.1f} ms)"
+                )
     return lines

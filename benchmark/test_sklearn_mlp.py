@@ -14,8 +14,8 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-import datasets
 import matrixslow as ms
+from matrixslow import datasets
 
 from . import engine_models
 from .numpy_mlp import NumpyMLP

@@ -13,8 +13,8 @@ import logging
 
 import numpy as np
 
-import datasets
 import matrixslow as ms
+from matrixslow import datasets
 
 
 def parse_args(argv):

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-import datasets
 import matrixslow as ms
+from matrixslow import datasets
 from matrixslow.viz import draw_graph, plot_history, plot_roc
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-import datasets
 import matrixslow as ms
+from matrixslow import datasets
 
 
 def parse_args(argv):

@@ -24,6 +24,7 @@ EXTRAS = {
         "prometheus_client": "prometheus-client",
     },
     "mpi": {"mpi4py": "mpi4py"},
+    "onnx": {"onnx": "onnx"},
 }
 
 
@@ -80,7 +81,7 @@ def needs_extra(extra, feature):
     extra : str
         A key of ``EXTRAS``.
     feature : str
-        What needs it, the start of the message: ``"python -m serving"``.
+        What needs it, the start of the message: ``"python -m matrixslow.serving"``.
     """
     try:
         yield

@@ -1,4 +1,4 @@
-"""The book's serving names (chapter 10), as thin aliases of ``serving``.
+"""The book's serving names (chapter 10), as thin aliases of ``matrixslow.serving``.
 
 The book's programs import::
 
@@ -15,10 +15,6 @@ adapter answering it. Needs the ``serving`` extra (``pip install -e ".[serving]"
 """
 
 from matrixslow.extras import needs_extra
-
-from ._our_serving import use_our_serving_package
-
-use_our_serving_package()  # before anything below imports it: see _our_serving
 
 with needs_extra("serving", __name__):
     from . import exporter, serving

@@ -1,5 +1,5 @@
 """``matrixslow_serving.exporter.Exporter``, the book's name for ``serving.Exporter``."""
 
-from serving.exporter import Exporter
+from matrixslow.serving.exporter import Exporter
 
 __all__ = ["Exporter"]

@@ -6,4 +6,7 @@
 - ``rows`` / ``table``: every classic model trained with matrixslow against the
   scikit-learn baseline a practitioner would use, on the same split
   (``python -m reference_checks``).
+- ``onnx_rows``: every trained model exported to ONNX and run in onnxruntime, an implementation
+  of every forward pass independent of the engine, against the engine's predictions
+  (``python -m reference_checks --onnx``).
 """

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import datasets
 import matrixslow as ms
+from matrixslow import datasets
 from matrixslow.ops import metrics
 
 
@@ -272,6 +272,8 @@ class Run:
     scores: dict  # score name -> value on the test split after the last epoch
     predictions: np.ndarray  # model.predict over the test split, (N, *label dim)
     test_labels: np.ndarray  # the encoded test labels
+    model: object = None  # the trained Model: its graph holds the weights (reference_checks.onnx_rows exports it)
+    test_inputs: dict = None  # model.feed of the test split: {input name: batch}
 
 
 def train(recipe, seed, split_seed=0, epochs=None):
@@ -306,7 +308,7 @@ def train(recipe, seed, split_seed=0, epochs=None):
     scores = {name: last[name] for name in recipe.scores if name != "R2"}
     if "R2" in recipe.scores:
         scores["R2"] = r_squared(test_y, predictions.reshape(-1))
-    return Run(trainer.history, scores, predictions, test_y)
+    return Run(trainer.history, scores, predictions, test_y, model=model, test_inputs=test_x)
 
 
 def r_squared(targets, predictions):

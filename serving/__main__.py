@@ -1,4 +1,4 @@
-"""``python -m serving --model-dir DIR`` (or ``matrixslow-serving``): serve a saved model over gRPC and HTTP.
+"""``python -m matrixslow.serving --model-dir DIR`` (or ``matrixslow-serving``): serve a saved model over gRPC and HTTP.
 
 Exit status: 0 after SIGTERM or SIGINT (requests in flight are finished first), 2 when the
 model directory has no loadable version (with ``--strict-versions``: when any version tried
@@ -69,7 +69,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:  # after parsing, so --help and flag errors need no gRPC
-        with needs_extra("serving", "python -m serving"):
+        with needs_extra("serving", "python -m matrixslow.serving"):
             from .errors import ModelLoadError
             from .server import ServingApp, ServingConfig
     except MissingExtraError as error:

@@ -10,7 +10,7 @@ with needs_extra("serving", __name__):
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    from matrixslow.dist.tensors import GRPC_MAX_MESSAGE_BYTES, channel_options, from_proto, to_proto
+    from matrixslow.codec.tensors import GRPC_MAX_MESSAGE_BYTES, channel_options, from_proto, to_proto
 
     from .proto import serving_pb2, serving_pb2_grpc
 

@@ -77,6 +77,9 @@ class ModelLoadError(Exception):
 # an error that echoed a 4 MB name whole would overflow gRPC's metadata limit (8 KiB) and lose its status.
 MAX_NAME_CHARS = 256
 
+# A version in a path or a v2 version string is an int64, as in the gRPC request: longer digit strings are none.
+MAX_VERSION_DIGITS = 18
+
 # How much of a client's string an error message repeats.
 SHOWN_CHARS = 64
 

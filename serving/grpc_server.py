@@ -1,7 +1,8 @@
-"""The gRPC front end: ModelService (Predict, ModelStatus) and the standard grpc.health.v1 service.
+"""The gRPC front end: ModelService (Predict, ModelStatus), the v2 inference.GRPCInferenceService
+(``serving.v2_grpc``) and the standard grpc.health.v1 service, on one port.
 
 Tensors travel as ``matrixslow.dist.Tensor`` (dtype, shape, raw little-endian bytes),
-packed and unpacked with ``matrixslow.dist.tensors``. Every failure becomes one status
+packed and unpacked with ``matrixslow.codec.tensors``. Every failure becomes one status
 code (see ``serving.errors``) with a message naming the input and the shape it takes;
 the servicer never lets an exception escape, so one bad request never affects another.
 
@@ -15,24 +16,21 @@ batches, and the batch worker wakes the loop once per batch rather than once per
 
 import asyncio
 import threading
-import time
 
 import grpc
-from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from matrixslow.dist.tensors import bind, from_proto, server_options, to_proto
+from matrixslow.codec.tensors import bind, from_proto, server_options, to_proto
 
+from . import v2_grpc
 from .errors import InvalidRequest, RequestError
+from .grpc_calls import counted, parse, predicted
 from .loop_completions import LoopCompletions
 from .ports import check_can_listen
 from .proto import serving_pb2
 from .validation import check_name_lengths
 
 SERVICE_NAME = "serving.ModelService"
-
-# time_remaining() above this means the client set no deadline.
-NO_DEADLINE_SECONDS = 10**8
 
 # Room for everything in a message besides the tensors' bytes.
 ENVELOPE_BYTES = 2**20
@@ -54,21 +52,6 @@ def message_limit(max_request_bytes):
     return min(2 * max_request_bytes + ENVELOPE_BYTES, 2**31 - 1)
 
 
-def _seconds_left(context):
-    """Seconds until the client's deadline, or None without one (gRPC then reports a huge number)."""
-    remaining = context.time_remaining()
-    return None if remaining is None or remaining > NO_DEADLINE_SECONDS else remaining
-
-
-def _parse(message_class, data):
-    """The request message in ``data``; a message that does not parse is the client's error, not a server fault."""
-    try:
-        return message_class.FromString(data)
-    except DecodeError as error:
-        kind = message_class.DESCRIPTOR.full_name
-        raise InvalidRequest(f"the request is not a valid {kind} message: {error}") from None
-
-
 def _version(request):
     """The request's ``version``: None (0, proto3's default) for the newest served; InvalidRequest below 0."""
     if request.version < 0:
@@ -79,7 +62,7 @@ def _version(request):
 
 
 def _method_handlers(servicer):
-    """ModelService's methods, taking the request's raw bytes so ``_parse`` can answer INVALID_ARGUMENT.
+    """ModelService's methods, taking the request's raw bytes so ``parse`` can answer INVALID_ARGUMENT.
 
     (Left to gRPC, an unparsable message is UNKNOWN, logged with a traceback per request.)
     """
@@ -115,23 +98,10 @@ class ModelServicer:
         self.metrics = predictor.metrics
 
     async def Predict(self, data, context):  # noqa: N802 (the gRPC method name)
-        started = time.perf_counter()
-        outcome = "OK"
-        try:
-            return await self._predict(_parse(serving_pb2.PredictRequest, data), context)
-        except RequestError as error:
-            outcome = error.code.name
-            await context.abort(error.code, error.message)
-        except asyncio.CancelledError:  # the client cancelled, or its deadline passed, while we waited
-            outcome = "CANCELLED"
-            raise
-        except Exception as error:  # a bug must not take the server down; the client gets INTERNAL
-            outcome = "INTERNAL"
-            await context.abort(grpc.StatusCode.INTERNAL, f"internal error: {type(error).__name__}: {error}")
-        finally:
-            self.metrics.record_request("grpc", outcome, time.perf_counter() - started)
+        return await counted(self.metrics, "grpc", context, self._predict(data, context))
 
-    async def _predict(self, request, context):
+    async def _predict(self, data, context):
+        request = parse(serving_pb2.PredictRequest, data)
         self.predictor.check_name(request.model_name)
         version = _version(request)
         check_name_lengths(request.inputs, "input")
@@ -142,17 +112,9 @@ class ModelServicer:
                 inputs[name] = from_proto(tensor, name)
             except ValueError as error:
                 raise InvalidRequest(str(error)) from None
-        timeout = _seconds_left(context)
-        pending = self.predictor.submit(inputs, list(request.output_names), timeout, version)
-        answered = self.completions.future_for(pending)
-        try:
-            await asyncio.wait_for(answered, timeout)
-        except TimeoutError:
-            self.predictor.expire(pending)
-        except asyncio.CancelledError:
-            pending.abandon()  # the worker skips it
-            raise
-        outputs, version = self.predictor.answer(pending)
+        outputs, version = await predicted(
+            self.predictor, self.completions, inputs, list(request.output_names), context, version
+        )
         return serving_pb2.PredictResponse(
             model_name=self.predictor.model_name,
             model_version=version,
@@ -161,7 +123,7 @@ class ModelServicer:
 
     async def ModelStatus(self, data, context):  # noqa: N802 (the gRPC method name)
         try:
-            request = _parse(serving_pb2.ModelStatusRequest, data)
+            request = parse(serving_pb2.ModelStatusRequest, data)
             self.predictor.check_name(request.model_name)
             status = self.status(_version(request))
         except RequestError as error:
@@ -216,7 +178,10 @@ class GrpcServer:
         self._thread = threading.Thread(target=self._loop.run_forever, name="serving-grpc", daemon=True)
         self._thread.start()
         self.health = health.aio.HealthServicer()
-        servicer = ModelServicer(predictor, status, LoopCompletions(self._loop))
+        self.stopping = False
+        completions = LoopCompletions(self._loop)
+        servicer = ModelServicer(predictor, status, completions)
+        self.inference = v2_grpc.InferenceServicer(predictor, completions, lambda: not self.stopping)
         options = server_options(message_limit(max_request_bytes))
         try:
             self.server, self.port = self._run(self._create(servicer, options, max_queue + EXTRA_RPCS))
@@ -227,7 +192,7 @@ class GrpcServer:
     async def _create(self, servicer, options, max_rpcs):
         # Created on the loop it will run on: grpc.aio binds a server to the running loop.
         server = grpc.aio.server(options=options, maximum_concurrent_rpcs=max_rpcs)
-        server.add_generic_rpc_handlers((_method_handlers(servicer),))
+        server.add_generic_rpc_handlers((_method_handlers(servicer), v2_grpc.method_handlers(self.inference)))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         return server, bind(server, self.address, "the gRPC server", self.credentials)
 
@@ -247,6 +212,7 @@ class GrpcServer:
             self._end_loop()
 
     async def _stop(self, grace):
+        self.stopping = True  # v2 ServerReady answers false from now on
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
 

@@ -20,6 +20,8 @@ Routes
     counters), as the gRPC ModelStatus gives it.
 ``GET /metrics``
     Prometheus text format.
+``/v2/...``
+    The Open Inference Protocol (KServe v2) on the same path into the model: see ``serving.v2_rest``.
 
 JSON numbers are read as float64; booleans, strings and nulls are refused. The body is read
 into arrays without a Python object per number (serving.predict_json), so a request's peak
@@ -33,14 +35,21 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .errors import MAX_NAME_CHARS, InvalidRequest, ModelNotFound, RequestError, RequestTimeout, shown
+from . import v2_rest
+from .errors import (
+    MAX_NAME_CHARS,
+    MAX_VERSION_DIGITS,
+    InvalidRequest,
+    ModelNotFound,
+    RequestError,
+    RequestTimeout,
+    shown,
+)
 from .ports import listen_error
 from .predict_json import answer_pieces, parse_predict_body
 
 PREFIX = "/v1/models/"
 VERSIONS = "/versions/"
-# A version in a path is an int64, as in the gRPC request: longer digit strings are no route.
-MAX_VERSION_DIGITS = 18
 
 # http.server's limit for the request line (answered 414 above it), and how much of a longer one is read
 # and thrown away so that the client gets that answer.
@@ -132,6 +141,9 @@ class ServingHTTPServer(ThreadingHTTPServer):
 class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "matrixslow-serving"
+    # An answer goes out in several writes (headers, then its pieces): with Nagle's algorithm each write after
+    # the first waited for the client's delayed ACK, 40 ms per request on a keep-alive connection.
+    disable_nagle_algorithm = True
     # Seconds an idle keep-alive connection is kept: bounds how long a stopping server waits for it.
     timeout = 2
 
@@ -146,6 +158,13 @@ class RequestHandler(BaseHTTPRequestHandler):
                 body, content_type = self.server.metrics.exposition()
                 self._send(200, body, content_type)
                 return
+            if route in v2_rest.ROUTE_METHODS:
+                status, payload = v2_rest.get(self.server, route, name, version)
+                if payload is None:  # v2 health and readiness answer by their status alone
+                    self._send(status, b"", "text/plain")
+                else:
+                    self._send_json(status, payload)
+                return
             self.server.predictor.check_name(name)
             self._send_json(200, self.server.status(version))
         except _WrongMethod as error:
@@ -156,11 +175,14 @@ class RequestHandler(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 (the stdlib method name)
         started = time.perf_counter()
         code = "OK"
+        route, name, version = _route(self.path)
         try:
             body = self._read_body()
-            route, name, version = _route(self.path)
             _check_method("POST", self.path, route)
             self.server.predictor.check_name(name)
+            if route == "v2_infer":
+                self._send(200, *v2_rest.infer(self.server.predictor, version, body, self.headers))
+                return
             if not body:
                 raise InvalidRequest(
                     'the body is empty; POST a JSON object such as {"inputs": {"x": ...}} or {"instances": [...]}'
@@ -183,7 +205,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         except Exception as error:  # a bug must not take the server down
             code = "INTERNAL"
             self._send_json(500, {"error": f"internal error: {type(error).__name__}: {error}"})
-        self.server.metrics.record_request("http", code, time.perf_counter() - started)
+        finally:
+            self.server.metrics.record_request(_protocol(route), code, time.perf_counter() - started)
 
     def _read_body(self):
         """The request's body: b"" when it has none; InvalidRequest for a body we cannot delimit."""
@@ -211,7 +234,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             return super().handle_expect_100()
         self.close_connection = True
         self._send_json(413, {"error": self._too_large(int(length))})
-        self.server.metrics.record_request("http", "RESOURCE_EXHAUSTED", 0.0)
+        self.server.metrics.record_request(_protocol(_route(self.path)[0]), "RESOURCE_EXHAUSTED", 0.0)
         return False
 
     def _discard(self, length):
@@ -292,7 +315,7 @@ class RequestHandler(BaseHTTPRequestHandler):
 
 # Each route and the one method it takes; what to try instead of a path that is no route (404)
 # and instead of a route asked with the other method (405).
-ROUTE_METHODS = {"predict": "POST", "status": "GET", "metrics": "GET"}
+ROUTE_METHODS = {"predict": "POST", "status": "GET", "metrics": "GET", **v2_rest.ROUTE_METHODS}
 TRY = {
     "POST": f"try POST {PREFIX}NAME:predict or {PREFIX}NAME{VERSIONS}N:predict",
     "GET": f"try GET {PREFIX}NAME, {PREFIX}NAME{VERSIONS}N or /metrics",
@@ -305,6 +328,8 @@ def _route(path):
     for a path that is no route (a version must be ASCII digits, at most MAX_VERSION_DIGITS)."""
     if path == "/metrics":
         return "metrics", None, None
+    if path == v2_rest.PREFIX or path.startswith(v2_rest.PREFIX + "/"):
+        return v2_rest.route(path)
     name = path[len(PREFIX) :] if path.startswith(PREFIX) else ""
     if name.endswith(":predict"):
         name, route = name[: -len(":predict")], "predict"
@@ -323,13 +348,19 @@ def _route(path):
 
 def _check_method(method, path, route):
     """ModelNotFound (404) for no route, _WrongMethod (405) for a route that takes the other method."""
+    tries, instead = (v2_rest.TRY, v2_rest.INSTEAD) if path.startswith(v2_rest.PREFIX) else (TRY, INSTEAD)
     if route is None:
-        raise ModelNotFound(f"no route {method} {shown(path, quote=False)}; {TRY[method]}")
+        raise ModelNotFound(f"no route {method} {shown(path, quote=False)}; {tries[method]}")
     allowed = ROUTE_METHODS[route]
     if method != allowed:
         raise _WrongMethod(
-            allowed, f"{method} {shown(path, quote=False)}: this route takes {allowed} only; {INSTEAD[allowed]}"
+            allowed, f"{method} {shown(path, quote=False)}: this route takes {allowed} only; {instead[allowed]}"
         )
+
+
+def _protocol(route):
+    """The ``protocol`` label of a request's metrics: "http" for the v1 API, "http_v2" for the v2 routes."""
+    return "http_v2" if route in v2_rest.ROUTE_METHODS else "http"
 
 
 class _BodyTooLarge(Exception):

@@ -1,6 +1,7 @@
 """Prometheus metrics of one server, in a registry of its own (served at GET /metrics on the HTTP port).
 
-Histograms: request latency (by protocol), time spent queued, samples per batch.
+Histograms: request latency (by protocol: "grpc" and "http" for the v1 API, "grpc_v2" and "http_v2"
+for the Open Inference Protocol), time spent queued, samples per batch.
 Counters: requests by protocol and status code, errors, requests expired or cancelled before
 being computed, requests refused because the queue was full, batches and samples computed,
 failed version loads. Gauges: the served version and the queue depth.

@@ -6,7 +6,7 @@ cause. ``GRPC_VERBOSITY=NONE`` would hide that line, but gRPC reads it once, at 
 would hide every later gRPC error too. So ``check_can_listen`` binds the address itself first,
 as gRPC would (``SO_REUSEADDR``, no ``SO_REUSEPORT``), and closes it again. A port taken in the
 moment between that check and gRPC's own bind still fails, with gRPC's line and
-``matrixslow.dist.tensors.bind``'s message.
+``matrixslow.codec.tensors.bind``'s message.
 """
 
 import errno

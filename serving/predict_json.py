@@ -38,10 +38,10 @@ def parse_predict_body(body, model, max_request_bytes):
 
     Raises InvalidRequest naming the key, input or byte that is wrong.
     """
-    cursor = _Cursor(body, 3 if body.startswith(_UTF8_BOM) else 0)
+    cursor = Cursor(body, 3 if body.startswith(_UTF8_BOM) else 0)
     if cursor.peek() != b"{":
         raise InvalidRequest(NOT_AN_OBJECT)
-    budget = _Budget(max_request_bytes)
+    budget = Budget(max_request_bytes)
     fields = {}
     for key in cursor.members("in the body"):
         if key == "inputs":
@@ -199,7 +199,7 @@ class _Column:
         return self.blocks[0] if len(self.blocks) == 1 else np.concatenate(self.blocks)
 
 
-class _Budget:
+class Budget:
     """The float64 bytes of input values still allowed (--max-request-bytes)."""
 
     def __init__(self, max_bytes):
@@ -215,7 +215,7 @@ class _Budget:
         return array
 
 
-class _Cursor:
+class Cursor:
     """A position in the body and the few JSON forms around the arrays: objects, lists, strings."""
 
     def __init__(self, body, position=0):

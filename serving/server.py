@@ -27,7 +27,7 @@ log = logging.getLogger("serving")
 
 @dataclass
 class ServingConfig:
-    """Everything the command line sets (see ``python -m serving --help``)."""
+    """Everything the command line sets (see ``python -m matrixslow.serving --help``)."""
 
     model_dir: str
     model_name: str = ""

@@ -1,6 +1,6 @@
 """The choices and defaults the command line offers, in a module that imports no optional package.
 
-``python -m serving --help`` builds its parser from these before anything imports gRPC, so
+``python -m matrixslow.serving --help`` builds its parser from these before anything imports gRPC, so
 the help works before the ``serving`` extra is installed.
 """
 

@@ -114,10 +114,12 @@ def test_any_other_import_error_passes_through_unchanged(name):
 
 
 def test_nested_blocks_name_the_outer_feature_and_extra():
-    outer, inner = needs_extra("serving", "python -m serving"), needs_extra("dist", "matrixslow.dist.proto")
+    outer, inner = needs_extra("serving", "python -m matrixslow.serving"), needs_extra("dist", "matrixslow.dist.proto")
     with pytest.raises(MissingExtraError) as raised, outer, inner:
         raise ModuleNotFoundError("No module named 'grpc'", name="grpc")
-    assert str(raised.value).startswith("python -m serving needs the package 'grpcio', from the optional 'serving'")
+    assert str(raised.value).startswith(
+        "python -m matrixslow.serving needs the package 'grpcio', from the optional 'serving'"
+    )
     assert install_hint("serving") in str(raised.value)
 
 
@@ -135,13 +137,13 @@ def test_require_extra_imports_every_package_of_an_installed_extra():
         ("import matrixslow.dist.trainers", "matrixslow.dist.allreduce", "dist", "grpcio"),
         ("import matrixslow.dist.allreduce", "matrixslow.dist.allreduce", "dist", "grpcio"),
         ("import matrixslow.dist.ps", "matrixslow.dist.ps", "dist", "grpcio"),
-        ("import matrixslow.dist.tensors", "matrixslow.dist.proto", "dist", "grpcio"),
-        ("import matrixslow.dist.wire", "matrixslow.dist.wire", "dist", "protobuf"),
-        ("import serving; serving.Client", "serving.client", "serving", "grpcio"),
-        ("from serving import Client", "serving.client", "serving", "grpcio"),
-        ("import serving.server", "serving.errors", "serving", "grpcio"),
-        ("import serving.metrics", "serving.metrics", "serving", "prometheus-client"),
-        ("import serving.proto.serving_pb2", "serving.proto", "serving", "grpcio"),
+        ("import matrixslow.codec.tensors", "matrixslow.codec.proto", "dist", "grpcio"),
+        ("import matrixslow.codec.wire", "matrixslow.codec.wire", "dist", "protobuf"),
+        ("from matrixslow import serving; serving.Client", "matrixslow.serving.client", "serving", "grpcio"),
+        ("from matrixslow.serving import Client", "matrixslow.serving.client", "serving", "grpcio"),
+        ("import matrixslow.serving.server", "matrixslow.serving.errors", "serving", "grpcio"),
+        ("import matrixslow.serving.metrics", "matrixslow.serving.metrics", "serving", "prometheus-client"),
+        ("import matrixslow.serving.proto.serving_pb2", "matrixslow.serving.proto", "serving", "grpcio"),
         ("import matrixslow_serving", "matrixslow_serving", "serving", "grpcio"),
     ],
 )
@@ -173,8 +175,8 @@ def test_the_mpi_backend_names_its_extra(without_extras):
     "statement",
     [
         "import matrixslow.dist, matrixslow.dist.launch, matrixslow.dist.cluster, matrixslow.dist.checkpoint",
-        "import serving; serving.Exporter, serving.read_signature",  # exporting needs only the engine
-        "import datasets, matrixslow.viz",
+        "from matrixslow import serving; serving.Exporter, serving.read_signature",  # exporting needs only the engine
+        "import matrixslow.datasets, matrixslow.viz",
     ],
 )
 def test_what_needs_no_extra_imports_without_them(without_extras, statement):
@@ -182,7 +184,9 @@ def test_what_needs_no_extra_imports_without_them(without_extras, statement):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("module, flag", [("serving", "--model-dir"), ("matrixslow.dist.launch", "--workers")])
+@pytest.mark.parametrize(
+    "module, flag", [("matrixslow.serving", "--model-dir"), ("matrixslow.dist.launch", "--workers")]
+)
 def test_help_works_without_the_extra(without_extras, module, flag):
     result = without_extras("-m", module, "--help")
     assert result.returncode == 0, result.stderr
@@ -190,11 +194,12 @@ def test_help_works_without_the_extra(without_extras, module, flag):
 
 
 def test_the_server_says_in_one_line_what_to_install(without_extras, tmp_path):
-    result = without_extras("-m", "serving", "--model-dir", str(tmp_path))
+    result = without_extras("-m", "matrixslow.serving", "--model-dir", str(tmp_path))
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "matrixslow-serving: cannot start: python -m serving needs the package 'grpcio', from the optional 'serving' "
-        f"extra (No module named 'grpc'); install it from the matrixslow checkout with: {install_hint('serving')}"
+        "matrixslow-serving: cannot start: python -m matrixslow.serving needs the package 'grpcio', "
+        "from the optional 'serving' extra (No module named 'grpc'); "
+        f"install it from the matrixslow checkout with: {install_hint('serving')}"
     )
 
 

@@ -285,16 +285,23 @@ def serving(run):
         return []
     lines = ["## Serving", ""]
     if forward or latency:
+        bare = {r["extra_info"]["model"]: r["median"] for r in forward if r["extra_info"]["batch"] == 1}
         body = [
-            (r["extra_info"]["model"], f"in-process forward, batch {r['extra_info']['batch']}", ms(r["median"]), "-")
+            (r["extra_info"]["model"], f"in-process forward, batch {r['extra_info']['batch']}", ms(r["median"]), "-",
+             "-")
             for r in forward
         ] + [
             (r["extra_info"]["model"], f"one request, {r['extra_info']['mode']}", f"{r['extra_info']['p50_ms']:.3f}",
-             f"{r['extra_info']['p99_ms']:.3f}")
+             f"{r['extra_info']['p99_ms']:.3f}", _overhead(r, bare))
             for r in latency
         ]  # fmt: skip
-        lines += ["Single-sample latency (ms) at one client, beside the bare forward pass.", ""]
-        lines += [*table(["model", "what", "p50 ms (median)", "p99 ms"], body), ""]
+        lines += [
+            "Single-sample latency (ms) at one client, beside the bare forward pass; v2_grpc and v2_rest are the "
+            "Open Inference Protocol (ModelInfer with raw contents; tritonclient's binary REST body) on the "
+            "unbatched server. Overhead: p50 minus the bare forward pass of one sample.",
+            "",
+        ]
+        lines += [*table(["model", "what", "p50 ms (median)", "p99 ms", "overhead ms"], body), ""]
     if throughput:
         cells = defaultdict(dict)
         for r in throughput:
@@ -307,20 +314,28 @@ def serving(run):
                 (
                     model, clients,
                     *_rate_and_p99(off), *_rate_and_p99(on), gain, *_rate_and_p99(noop),
+                    *_rate_and_p99(modes.get("v2_grpc")),
                 )
             )  # fmt: skip
         header = ["model", "clients", "unbatched req/s", "p99 ms", "batched req/s", "p99 ms", "batching gain"]
         lines += [
             "Closed-loop load: `clients` requests in flight; requests/s and p99 latency, dynamic batching off and on, "
             "and a no-op gRPC server (benchmark/grpc_noop_server.py: prepared answers, no model) under the same load: "
-            "the most gRPC and the load generator allow on this machine.",
+            "the most gRPC and the load generator allow on this machine; v2 gRPC: the same load as v2 ModelInfer "
+            "requests to the unbatched server.",
             "",
-            *table([*header, "no-op req/s", "p99 ms"], body),
+            *table([*header, "no-op req/s", "p99 ms", "v2 gRPC unbatched req/s", "p99 ms"], body),
             "",
             "![latency vs concurrency](latency_vs_concurrency.png)",
             "",
         ]
     return lines
+
+
+def _overhead(latency_record, bare):
+    """p50 of a single-sample request minus the bare forward pass of one sample of its model, in ms."""
+    forward = bare.get(latency_record["extra_info"]["model"])
+    return "-" if forward is None else f"{latency_record['extra_info']['p50_ms'] - forward * 1e3:.3f}"
 
 
 def _rate_and_p99(info):

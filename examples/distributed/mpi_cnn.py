@@ -19,8 +19,8 @@ import argparse
 
 import numpy as np
 
-import datasets
 import matrixslow as ms
+from matrixslow import datasets
 from matrixslow.dist.allreduce import MpiAllReduce
 from matrixslow.dist.trainers import DistTrainerRingAllReduce, weights_checksum
 

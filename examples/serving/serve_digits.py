@@ -1,4 +1,4 @@
-"""Train the digits MLP, export it, serve it with ``python -m serving``, and ask the server for the test set.
+"""Train the digits MLP, export it, serve it with ``python -m matrixslow.serving``, and ask the server for the test set.
 
 The whole round trip of matrixslow serving in one script:
 
@@ -22,9 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-import datasets
 import matrixslow as ms
-import serving
+from matrixslow import datasets, serving
 from matrixslow.dist.launch import free_loopback_addresses
 
 
@@ -65,7 +64,15 @@ def train_and_export(data, model_dir, args):
 
 def start_server(model_dir, quiet):
     (address,) = free_loopback_addresses(1)
-    command = [sys.executable, "-m", "serving", "--model-dir", str(model_dir), "--port", address.rsplit(":", 1)[1]]
+    command = [
+        sys.executable,
+        "-m",
+        "matrixslow.serving",
+        "--model-dir",
+        str(model_dir),
+        "--port",
+        address.rsplit(":", 1)[1],
+    ]
     command += ["--log-level", "WARNING" if quiet else "INFO"]
     process = subprocess.Popen(command)
     try:

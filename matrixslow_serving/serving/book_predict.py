@@ -22,10 +22,10 @@ import math
 import grpc
 import numpy as np
 
-from matrixslow.dist.tensors import from_proto, to_proto
-from serving.errors import InvalidRequest, RequestError
-from serving.grpc_server import _parse
-from serving.proto import serving_pb2 as our_pb2
+from matrixslow.codec.tensors import from_proto, to_proto
+from matrixslow.serving.errors import InvalidRequest, RequestError
+from matrixslow.serving.grpc_calls import parse
+from matrixslow.serving.proto import serving_pb2 as our_pb2
 
 from .proto import serving_pb2 as book_pb2
 
@@ -136,7 +136,7 @@ class MatrixSlowServingServicer:
 
     async def Predict(self, data, context):  # noqa: N802 (the gRPC method name)
         try:
-            request = _parse(book_pb2.PredictReq, data)
+            request = parse(book_pb2.PredictReq, data)
             model = self.store.current
             input_name, output_name = one_input_one_output(model)
             form = SampleForm(input_name, model.inputs[input_name].dim, self.store.saved_by_original)

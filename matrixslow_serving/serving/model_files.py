@@ -11,11 +11,11 @@ import json
 from pathlib import Path
 
 from matrixslow.core import Graph
+from matrixslow.serving.errors import ModelLoadError
+from matrixslow.serving.exporter import read_signature
+from matrixslow.serving.model_store import ModelStore, servable_model
 from matrixslow.trainer.original_format import is_original
 from matrixslow.trainer.saver import ModelFileError, Saver
-from serving.errors import ModelLoadError
-from serving.exporter import read_signature
-from serving.model_store import ModelStore, servable_model
 
 BOOK_VERSION = 1
 

@@ -8,17 +8,17 @@ As in the book (chapter 10)::
 
 The port serves the book's ``matrixslow.serving.MatrixSlowServing`` (``book_predict``), our
 ``serving.ModelService`` (``serving.Client``) and grpc.health.v1, over ``serving``'s model store,
-batcher and gRPC front end: the same checks, batching and errors as ``python -m serving``.
+batcher and gRPC front end: the same checks, batching and errors as ``python -m matrixslow.serving``.
 """
 
 import threading
 
 from grpc_health.v1 import health_pb2
 
-from serving.batcher import Batcher
-from serving.grpc_server import GrpcServer
-from serving.predict import Predictor
-from serving.server import ServingApp, ServingConfig
+from matrixslow.serving.batcher import Batcher
+from matrixslow.serving.grpc_server import GrpcServer
+from matrixslow.serving.predict import Predictor
+from matrixslow.serving.server import ServingApp, ServingConfig
 
 from .book_predict import SERVICE_NAME, MatrixSlowServingServicer
 from .model_files import BookModelStore

@@ -3,9 +3,9 @@
 import grpc
 import warnings
 
-from serving.proto import serving_pb2 as serving_dot_proto_dot_serving__pb2
+from matrixslow.serving.proto import serving_pb2 as matrixslow_dot_serving_dot_proto_dot_serving__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.81.1'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -18,7 +18,7 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in serving/proto/serving_pb2_grpc.py depends on'
+        + ' but the generated code in matrixslow/serving/proto/serving_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
@@ -36,13 +36,13 @@ class ModelServiceStub:
         """
         self.Predict = channel.unary_unary(
                 '/serving.ModelService/Predict',
-                request_serializer=serving_dot_proto_dot_serving__pb2.PredictRequest.SerializeToString,
-                response_deserializer=serving_dot_proto_dot_serving__pb2.PredictResponse.FromString,
+                request_serializer=matrixslow_dot_serving_dot_proto_dot_serving__pb2.PredictRequest.SerializeToString,
+                response_deserializer=matrixslow_dot_serving_dot_proto_dot_serving__pb2.PredictResponse.FromString,
                 _registered_method=True)
         self.ModelStatus = channel.unary_unary(
                 '/serving.ModelService/ModelStatus',
-                request_serializer=serving_dot_proto_dot_serving__pb2.ModelStatusRequest.SerializeToString,
-                response_deserializer=serving_dot_proto_dot_serving__pb2.ModelStatusResponse.FromString,
+                request_serializer=matrixslow_dot_serving_dot_proto_dot_serving__pb2.ModelStatusRequest.SerializeToString,
+                response_deserializer=matrixslow_dot_serving_dot_proto_dot_serving__pb2.ModelStatusResponse.FromString,
                 _registered_method=True)
 
 
@@ -68,13 +68,13 @@ def add_ModelServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Predict': grpc.unary_unary_rpc_method_handler(
                     servicer.Predict,
-                    request_deserializer=serving_dot_proto_dot_serving__pb2.PredictRequest.FromString,
-                    response_serializer=serving_dot_proto_dot_serving__pb2.PredictResponse.SerializeToString,
+                    request_deserializer=matrixslow_dot_serving_dot_proto_dot_serving__pb2.PredictRequest.FromString,
+                    response_serializer=matrixslow_dot_serving_dot_proto_dot_serving__pb2.PredictResponse.SerializeToString,
             ),
             'ModelStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.ModelStatus,
-                    request_deserializer=serving_dot_proto_dot_serving__pb2.ModelStatusRequest.FromString,
-                    response_serializer=serving_dot_proto_dot_serving__pb2.ModelStatusResponse.SerializeToString,
+                    request_deserializer=matrixslow_dot_serving_dot_proto_dot_serving__pb2.ModelStatusRequest.FromString,
+                    response_serializer=matrixslow_dot_serving_dot_proto_dot_serving__pb2.ModelStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -102,8 +102,8 @@ class ModelService:
             request,
             target,
             '/serving.ModelService/Predict',
-            serving_dot_proto_dot_serving__pb2.PredictRequest.SerializeToString,
-            serving_dot_proto_dot_serving__pb2.PredictResponse.FromString,
+            matrixslow_dot_serving_dot_proto_dot_serving__pb2.PredictRequest.SerializeToString,
+            matrixslow_dot_serving_dot_proto_dot_serving__pb2.PredictResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -129,8 +129,8 @@ class ModelService:
             request,
             target,
             '/serving.ModelService/ModelStatus',
-            serving_dot_proto_dot_serving__pb2.ModelStatusRequest.SerializeToString,
-            serving_dot_proto_dot_serving__pb2.ModelStatusResponse.FromString,
+            matrixslow_dot_serving_dot_proto_dot_serving__pb2.ModelStatusRequest.SerializeToString,
+            matrixslow_dot_serving_dot_proto_dot_serving__pb2.ModelStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -19,8 +19,8 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.preprocessing import OneHotEncoder
 
-import datasets
 import matrixslow as ms
+from matrixslow import datasets
 from matrixslow.trainer import SimpleTrainer
 
 # The original's iteration line does float() on a 1x1 np.matrix, which NumPy 2.4 refuses

@@ -20,8 +20,8 @@ from sklearn.datasets import load_digits
 from sklearn.preprocessing import OneHotEncoder
 
 import matrixslow as ms
+from matrixslow.serving.exporter import Exporter
 from matrixslow.trainer import SimpleTrainer
-from serving.exporter import Exporter
 from tests.book.original_saver_fixture import save_as_original
 
 img_shape = (8, 8)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-import datasets
-from datasets import Dataset, one_hot, split_rows, standardise
+from matrixslow import datasets
+from matrixslow.datasets import Dataset, one_hot, split_rows, standardise
 
 
 def small_table(**changes):

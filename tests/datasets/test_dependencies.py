@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-import datasets
-from datasets import MissingDependencyError
+from matrixslow import datasets
+from matrixslow.datasets import MissingDependencyError
 from matrixslow.extras import install_hint
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-import datasets
-from datasets import make_sine_square_sequences
+from matrixslow import datasets
+from matrixslow.datasets import make_sine_square_sequences
 
 
 def mean_absolute_value(x):

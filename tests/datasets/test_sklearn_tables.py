@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import sklearn.datasets
 
-import datasets
+from matrixslow import datasets
 
 # loader, raw loader, task, classes, sample shape, total rows
 TABLES = [

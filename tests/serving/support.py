@@ -1,4 +1,4 @@
-"""Helpers for the serving tests: export small models, and run ``python -m serving`` in a subprocess.
+"""Helpers for the serving tests: export small models, and run ``python -m matrixslow.serving`` in a subprocess.
 
 Every server runs on free loopback ports, is waited for through its grpc.health.v1 service
 (generously: the machine may be busy), and is always stopped (SIGTERM, then kill).
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import matrixslow as ms
-import serving
+from matrixslow import serving
 from matrixslow.dist.launch import free_loopback_addresses
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,6 +34,18 @@ def export(directory, version, build, seed=0):
         signature = serving.Exporter(graph).signature([node.name for node in model.inputs], model.predict.name)
         ms.trainer.Saver(Path(directory) / str(version)).save(graph, meta={"seed": seed}, service_signature=signature)
     return graph, model
+
+
+def two_input_model():
+    """x (4, 1) and y (2, 1) -> scaled (2, 1) = SoftMax(W x) * y: a model of two inputs, for ``export``."""
+    model = ms.model.dnn(4, [3], 2)
+    y = ms.Variable((2, 1), init=False, trainable=False, name="y")
+    product = ms.ops.Multiply(model.predict, y, name="scaled")
+
+    class TwoInputs:
+        inputs, predict = [model.inputs[0], y], product
+
+    return TwoInputs
 
 
 def local_forward(model, feed):
@@ -56,13 +68,13 @@ def wait_until(condition, timeout, message):
 
 
 class ServerProcess:
-    """``python -m serving`` on free ports; ``address`` (gRPC) and ``http`` ("host:port") once started."""
+    """``python -m matrixslow.serving`` on free ports; ``address`` (gRPC) and ``http`` ("host:port") once started."""
 
     def __init__(self, model_dir, log_dir, *flags, http=True):
         grpc_address, http_address = free_loopback_addresses(2)
         self.address = grpc_address
         self.http = http_address if http else None
-        self.command = [sys.executable, "-m", "serving", "--model-dir", str(model_dir)]
+        self.command = [sys.executable, "-m", "matrixslow.serving", "--model-dir", str(model_dir)]
         self.command += ["--port", grpc_address.rsplit(":", 1)[1]]
         if http:
             self.command += ["--http-port", http_address.rsplit(":", 1)[1]]
@@ -112,8 +124,8 @@ def running_server(model_dir, log_dir, *flags, http=True):
 
 
 def run_server_to_exit(model_dir, *flags, timeout=60.0, port=None):
-    """Run ``python -m serving`` (on ``port``, else a free one) expecting it to refuse to start; returns the result."""
+    """Run ``python -m matrixslow.serving`` (on ``port``, else a free one) expecting it to refuse to start."""
     port = port or free_loopback_addresses(1)[0].rsplit(":", 1)[1]
-    command = [sys.executable, "-m", "serving", "--model-dir", str(model_dir), "--port", str(port)]
+    command = [sys.executable, "-m", "matrixslow.serving", "--model-dir", str(model_dir), "--port", str(port)]
     command += [str(flag) for flag in flags]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import matrixslow as ms
-import serving
-from serving.errors import MAX_NAME_CHARS, SHOWN_CHARS
+from matrixslow import serving
+from matrixslow.serving.errors import MAX_NAME_CHARS, SHOWN_CHARS
 
 from .support import export, local_forward, running_server
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import matrixslow as ms
-from serving.batcher import Batcher
-from serving.errors import DeadlineExpired, InvalidRequest, QueueFull, ShuttingDown
-from serving.metrics import Metrics
-from serving.model_store import load_version
-from serving.validation import check_request
+from matrixslow.serving.batcher import Batcher
+from matrixslow.serving.errors import DeadlineExpired, InvalidRequest, QueueFull, ShuttingDown
+from matrixslow.serving.metrics import Metrics
+from matrixslow.serving.model_store import load_version
+from matrixslow.serving.validation import check_request
 
 from .support import export, local_forward, wait_until
 

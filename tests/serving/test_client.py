@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-import serving
+from matrixslow import serving
 from matrixslow.dist.launch import free_loopback_addresses
 
 

@@ -16,7 +16,7 @@ import grpc
 import pytest
 
 import matrixslow as ms
-from serving.proto import serving_pb2, serving_pb2_grpc
+from matrixslow.serving.proto import serving_pb2, serving_pb2_grpc
 
 from .support import export, running_server
 
@@ -27,7 +27,7 @@ PROC_TCP = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))  # gRPC connects 127.
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """``python -m serving`` with both front ends, run with room for a burst's file descriptors."""
+    """``python -m matrixslow.serving`` with both front ends, run with room for a burst's file descriptors."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     needed = 3 * BURST  # this process's sockets, the server's (it inherits the limit), and slack
     if hard != resource.RLIM_INFINITY and hard < needed:

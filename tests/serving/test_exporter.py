@@ -3,7 +3,7 @@
 import pytest
 
 import matrixslow as ms
-import serving
+from matrixslow import serving
 
 
 def test_one_name_each_gives_the_books_form(graph):

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import matrixslow as ms
-import serving
-from matrixslow.dist.proto.tensor_pb2 import Tensor
-from serving.proto import serving_pb2
+from matrixslow import serving
+from matrixslow.codec.proto.tensor_pb2 import Tensor
+from matrixslow.serving.proto import serving_pb2
 
 from .support import export, local_forward, running_server, wait_until
 

@@ -8,9 +8,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-import matrixslow as ms
-
-from .support import export, local_forward, running_server
+from .support import export, local_forward, running_server, two_input_model
 
 RTOL = 1e-12
 
@@ -20,17 +18,7 @@ def server(tmp_path_factory):
     """A two-input model: x (4, 1) and y (2, 1) -> predict = SoftMax(W x) * mean-free y column."""
     directory = tmp_path_factory.mktemp("http")
 
-    def build():
-        model = ms.model.dnn(4, [3], 2)
-        y = ms.Variable((2, 1), init=False, trainable=False, name="y")
-        product = ms.ops.Multiply(model.predict, y, name="scaled")
-
-        class TwoInputs:
-            inputs, predict = [model.inputs[0], y], product
-
-        return TwoInputs
-
-    _, model = export(directory / "pair", 1, build, seed=6)
+    _, model = export(directory / "pair", 1, two_input_model, seed=6)
     flags = ("--max-request-bytes", "4096")
     with running_server(directory / "pair", directory, *flags) as running:
         yield running, model

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from serving import json_arrays
-from serving.errors import InvalidRequest
-from serving.json_arrays import NotNumbers, array_pieces, read_array
+from matrixslow.serving import json_arrays
+from matrixslow.serving.errors import InvalidRequest
+from matrixslow.serving.json_arrays import NotNumbers, array_pieces, read_array
 
 NO_LIMIT = 1 << 40
 NUMBERS = ["0", "1", "-2.5", "1e3", "3.25E-2", "NaN", "-Infinity", "17"]

@@ -3,8 +3,8 @@
 import asyncio
 import threading
 
-from serving.batcher import Pending
-from serving.loop_completions import LoopCompletions
+from matrixslow.serving.batcher import Pending
+from matrixslow.serving.loop_completions import LoopCompletions
 
 
 def test_a_burst_of_answers_wakes_the_loop_once_and_resolves_every_future():

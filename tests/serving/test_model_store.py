@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import matrixslow as ms
-import serving
-from serving.errors import ModelLoadError
-from serving.model_store import ModelStore, list_versions, load_version
+from matrixslow import serving
+from matrixslow.serving.errors import ModelLoadError
+from matrixslow.serving.model_store import ModelStore, list_versions, load_version
 
 from .support import export, local_forward, running_server, wait_until
 

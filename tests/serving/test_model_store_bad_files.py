@@ -11,7 +11,7 @@ import zipfile
 
 import numpy as np
 
-from serving.model_store import ModelStore
+from matrixslow.serving.model_store import ModelStore
 from tests.trainer.model_files import npz_of, raw_pickle, write_weights
 
 from .support import export, run_server_to_exit

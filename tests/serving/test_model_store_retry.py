@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 
 import matrixslow as ms
-from serving.model_store import ModelStore, version_fingerprint
+from matrixslow.serving.model_store import ModelStore, version_fingerprint
 
 from .support import export, local_forward, wait_until
 

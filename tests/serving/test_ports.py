@@ -7,9 +7,9 @@ import sys
 import pytest
 
 import matrixslow as ms
-from serving.http_server import ServingHTTPServer
-from serving.ports import PortUnavailable, check_can_listen, listen_error
-from serving.server import ServingApp, ServingConfig
+from matrixslow.serving.http_server import ServingHTTPServer
+from matrixslow.serving.ports import PortUnavailable, check_can_listen, listen_error
+from matrixslow.serving.server import ServingApp, ServingConfig
 
 from .support import REPO, export
 
@@ -37,7 +37,7 @@ def model_dir(tmp_path_factory):
 
 
 def run_server(model_dir, *flags):
-    command = [sys.executable, "-m", "serving", "--model-dir", str(model_dir), *map(str, flags)]
+    command = [sys.executable, "-m", "matrixslow.serving", "--model-dir", str(model_dir), *map(str, flags)]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO)
 
 

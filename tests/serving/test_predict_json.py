@@ -6,9 +6,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from serving import predict_json
-from serving.errors import InvalidRequest
-from serving.predict_json import answer_pieces, parse_predict_body
+from matrixslow.serving import predict_json
+from matrixslow.serving.errors import InvalidRequest
+from matrixslow.serving.predict_json import answer_pieces, parse_predict_body
 
 LIMIT = 1 << 30
 

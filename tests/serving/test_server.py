@@ -1,4 +1,4 @@
-"""``python -m serving`` end to end: every builder, many clients, health and status, startup refusal, SIGTERM."""
+"""``python -m matrixslow.serving`` end to end: every builder, many clients, health, status, refusal, SIGTERM."""
 
 import http.client
 import json
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import matrixslow as ms
-import serving
+from matrixslow import serving
 
 from ..model.cases import SMALL
 from .support import export, local_forward, run_server_to_exit, running_server, wait_until

@@ -19,9 +19,9 @@ import trustme
 from cryptography.hazmat.primitives import serialization
 
 import matrixslow as ms
-import serving
-from serving.server import ServingApp, ServingConfig
-from serving.tls import TLSConfigError, load_server_tls
+from matrixslow import serving
+from matrixslow.serving.server import ServingApp, ServingConfig
+from matrixslow.serving.tls import TLSConfigError, load_server_tls
 
 from .support import REPO, export, local_forward
 
@@ -176,7 +176,7 @@ def test_no_files_means_plaintext():
 
 def test_the_command_line_exits_2_naming_an_unreadable_tls_file(files, tmp_path):
     missing = tmp_path / "missing-key.pem"
-    command = [sys.executable, "-m", "serving", "--model-dir", str(tmp_path), "--port", "0"]
+    command = [sys.executable, "-m", "matrixslow.serving", "--model-dir", str(tmp_path), "--port", "0"]
     command += ["--tls-cert", str(files["cert"]), "--tls-key", str(missing)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO)
     assert result.returncode == 2, result.stderr

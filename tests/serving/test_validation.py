@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import matrixslow as ms
-from serving.errors import InvalidRequest
-from serving.model_store import load_version
-from serving.validation import check_request
+from matrixslow.serving.errors import InvalidRequest
+from matrixslow.serving.model_store import load_version
+from matrixslow.serving.validation import check_request
 
 from .support import export
 

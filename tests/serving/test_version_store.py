@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import matrixslow as ms
-from serving.errors import ModelLoadError, ModelNotFound
-from serving.model_store import ModelStore
-from serving.predict import Predictor
+from matrixslow.serving.errors import ModelLoadError, ModelNotFound
+from matrixslow.serving.model_store import ModelStore
+from matrixslow.serving.predict import Predictor
 
 from .support import export, local_forward
 

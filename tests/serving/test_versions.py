@@ -1,4 +1,5 @@
-"""``python -m serving`` with versions: pinned by REST path or gRPC field, N kept, a corrupt newest skipped at start.
+"""``python -m matrixslow.serving`` with versions: pinned by REST path or gRPC field, N kept, a corrupt newest
+skipped at start.
 
 Version 3 of the served model takes inputs of another shape than versions 1 and 2, so an
 answer computed by the wrong version, or a request checked against the wrong signature, shows.
@@ -14,9 +15,9 @@ import numpy as np
 import pytest
 
 import matrixslow as ms
-import serving
-from serving.http_server import _route
-from serving.proto import serving_pb2, serving_pb2_grpc
+from matrixslow import serving
+from matrixslow.serving.http_server import _route
+from matrixslow.serving.proto import serving_pb2, serving_pb2_grpc
 
 from .support import export, local_forward, run_server_to_exit, running_server, wait_until
 

@@ -1,6 +1,6 @@
-"""A ring ``Chunk`` on the wire: its data spliced in and read in place (see ``dist.wire`` for why and how)."""
+"""A ring ``Chunk`` on the wire: its data spliced in and read in place (``matrixslow.codec.wire`` says why and how)."""
 
-from .. import wire
+from ...codec import wire
 from ..proto import allreduce_pb2
 
 

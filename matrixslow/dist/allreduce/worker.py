@@ -21,8 +21,8 @@ from concurrent import futures
 import grpc
 import numpy as np
 
+from ...codec.tensors import SUPPORTED_DTYPES, bind, channel_options, max_chunk_bytes, server_options
 from ..proto import allreduce_pb2, allreduce_pb2_grpc
-from ..tensors import SUPPORTED_DTYPES, bind, channel_options, max_chunk_bytes, server_options
 from ..tls import PeerTLSError, handshake_problem, open_channel
 from .inbox import SERVICE_NAME, ChunkInbox, RingAbortedError, RingAllReduceServicer, RingTimeoutError
 from .output import checked_out

@@ -5,7 +5,7 @@ import warnings
 
 from matrixslow.dist.proto import allreduce_pb2 as matrixslow_dot_dist_dot_proto_dot_allreduce__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.81.1'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 

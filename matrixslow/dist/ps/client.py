@@ -12,8 +12,8 @@ from concurrent import futures
 import grpc
 import numpy as np
 
+from ...codec.tensors import channel_options
 from ..proto import parameter_server_pb2 as pb
-from ..tensors import channel_options
 from ..tls import check_peer, open_channel
 from .parts import PartCollector, decode_message, encode_message, messages, part_bytes
 from .server import DEFAULT_MAX_MESSAGE_BYTES, SERVICE_NAME

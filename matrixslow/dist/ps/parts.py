@@ -5,7 +5,7 @@ Python moves a stream of 1 MiB messages several times faster than one 64 MB mess
 message of any model size then stays under the channel's limit. Small parts share a message
 (``messages``): every message of a stream costs a round trip through gRPC's Python threads.
 ``encode_message`` and ``decode_message`` put the parts into a message and take them out with
-their data copied once on sending and viewed in place on receiving (see ``dist.wire``).
+their data copied once on sending and viewed in place on receiving (see ``matrixslow.codec.wire``).
 """
 
 import itertools
@@ -13,9 +13,9 @@ import math
 
 import numpy as np
 
-from .. import wire
+from ...codec import wire
+from ...codec.tensors import SUPPORTED_DTYPES, max_chunk_bytes
 from ..proto import parameter_server_pb2 as pb
-from ..tensors import SUPPORTED_DTYPES, max_chunk_bytes
 
 # 1 MiB: big enough that per-message costs vanish, small enough to pipeline (one part is handled
 # while the next is on the wire) and to be reused by the allocator (see launch.ALLOCATOR_ENV).

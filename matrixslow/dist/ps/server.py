@@ -15,8 +15,8 @@ from concurrent import futures
 
 import grpc
 
+from ...codec.tensors import bind, server_options
 from ..proto import parameter_server_pb2 as pb
-from ..tensors import bind, server_options
 from .parts import PART_BYTES, PartCollector, decode_message, encode_message, messages, part_bytes
 from .state import SYNC, NotReadyError, ParameterState, VariableMismatchError
 

@@ -5,7 +5,7 @@ import warnings
 
 from matrixslow_serving.serving.proto import serving_pb2 as matrixslow__serving_dot_serving_dot_proto_dot_serving__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.81.1'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 

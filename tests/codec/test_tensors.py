@@ -1,12 +1,12 @@
-"""matrixslow.dist.tensors: arrays to Tensor messages and back, the data room per message, channel options."""
+"""matrixslow.codec.tensors: arrays to Tensor messages and back, the data room per message, channel options."""
 
 import struct
 
 import numpy as np
 import pytest
 
-from matrixslow.dist.proto.tensor_pb2 import Tensor
-from matrixslow.dist.tensors import (
+from matrixslow.codec.proto.tensor_pb2 import Tensor
+from matrixslow.codec.tensors import (
     ENVELOPE_BYTES,
     channel_options,
     from_proto,

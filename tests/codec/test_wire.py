@@ -2,7 +2,7 @@
 
 import pytest
 
-from matrixslow.dist import wire
+from matrixslow.codec import wire
 from matrixslow.dist.proto import parameter_server_pb2 as pb
 
 
