@@ -79,8 +79,11 @@ def fresh_env(wheels, tmp_path_factory):
     venv.create(home, with_pip=False)
     python = home / "bin" / "python"
     site = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], home).stdout.strip())
-    (site / "borrowed.pth").write_text(sysconfig.get_path("purelib") + "\n")
     _run([sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index", *wheels], home)
+    # Only after installing: pip would take the borrowed folder's editable matrixslow for this wheel, installed.
+    (site / "borrowed.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    installed = sorted(path.name for path in site.glob("*.dist-info"))
+    assert [name.split("-")[0] for name in installed] == ["matrixslow", "other_datasets"], installed
     return python
 
 
