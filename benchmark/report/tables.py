@@ -335,7 +335,8 @@ def serving(run):
 def _overhead(latency_record, bare):
     """p50 of a single-sample request minus the bare forward pass of one sample of its model, in ms."""
     forward = bare.get(latency_record["extra_info"]["model"])
-    return "-" if forward is None else f"{latency_record['extra_info']['p50_ms'] - forward * 1e3:.3f}"
+    # The no-op server runs no model: its p50 minus a forward pass is no overhead of anything.
+    return "-" if forward is None or latency_record["extra_info"]["mode"] == "noop" else f"{latency_record['extra_info']['p50_ms'] - forward * 1e3:.3f}"
 
 
 def _rate_and_p99(info):

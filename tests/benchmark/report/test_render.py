@@ -82,6 +82,7 @@ def test_serving_tables(report):
     _, markdown = report
     table = section(markdown, "Serving")
     assert "| mlp | one request, unbatched | 0.700 | 0.900 | 0.600 |" in table  # overhead: p50 - 0.1 ms forward
+    assert "| mlp | one request, noop | 0.400 | 0.500 | - |" in table  # no model: no overhead
     assert "| mlp | 16 | 2,000 | 20.0 | 5,000 | 9.0 | 2.50x |" in table
 
 
