@@ -334,9 +334,10 @@ def serving(run):
 
 def _overhead(latency_record, bare):
     """p50 of a single-sample request minus the bare forward pass of one sample of its model, in ms."""
-    forward = bare.get(latency_record["extra_info"]["model"])
+    info = latency_record["extra_info"]
+    forward = bare.get(info["model"])
     # The no-op server runs no model: its p50 minus a forward pass is no overhead of anything.
-    return "-" if forward is None or latency_record["extra_info"]["mode"] == "noop" else f"{latency_record['extra_info']['p50_ms'] - forward * 1e3:.3f}"
+    return "-" if forward is None or info["mode"] == "noop" else f"{info['p50_ms'] - forward * 1e3:.3f}"
 
 
 def _rate_and_p99(info):
