@@ -26,7 +26,7 @@ CNN_KERNELS = 16
 @dataclass(frozen=True)
 class ModelSpec:
     build: object  # () -> ms.model.Model, in the current default graph
-    twin: object  # trainable values -> NumPy twin with step(x, labels)
+    twin: object  # trainable values -> NumPy twin with step(x, labels), in the values' dtype
     layout: str  # how the twin takes x: "rows" (B, 64), "images" (B, 8, 8) or "sequences" (B, 8 steps, 8)
     binary: bool = False  # labels 0/1 and a (1, 1) label instead of one-hot classes
 
@@ -37,12 +37,14 @@ SPECS = {
     ),
     "softmax_regression": ModelSpec(
         lambda: ms.model.softmax_regression(PIXELS, CLASSES),
-        lambda values: NumpyMLP((PIXELS, CLASSES), np.random.default_rng(0)).load_matrixslow(values),
+        lambda values: NumpyMLP((PIXELS, CLASSES), np.random.default_rng(0), values[0].dtype).load_matrixslow(values),
         "rows",
     ),
     "mlp": ModelSpec(
         lambda: ms.model.dnn(PIXELS, [64, 32], CLASSES),
-        lambda values: NumpyMLP((PIXELS, 64, 32, CLASSES), np.random.default_rng(0)).load_matrixslow(values),
+        lambda values: NumpyMLP((PIXELS, 64, 32, CLASSES), np.random.default_rng(0), values[0].dtype).load_matrixslow(
+            values
+        ),
         "rows",
     ),
     "cnn": ModelSpec(
@@ -60,10 +62,10 @@ def synthetic_batch(batch, rng):
     return rng.random((batch, *IMAGE)), rng.integers(0, CLASSES, batch)
 
 
-def build_matrixslow(name, seed=0, optimizer=ms.optimizer.Adam, learning_rate=LEARNING_RATE):
-    """A fresh graph with model ``name`` and its optimizer; weights from ``np.random.seed(seed)``."""
+def build_matrixslow(name, seed=0, optimizer=ms.optimizer.Adam, learning_rate=LEARNING_RATE, dtype=np.float64):
+    """A fresh ``dtype`` graph with model ``name`` and its optimizer; weights from ``np.random.seed(seed)``."""
     np.random.seed(seed)
-    with ms.core.Graph() as graph:
+    with ms.core.Graph(dtype=dtype) as graph:
         model = SPECS[name].build()
         trainer = optimizer(graph, model.loss, learning_rate)
     return graph, model, trainer
@@ -86,19 +88,20 @@ def feed_matrixslow(name, model, images, labels):
         model.label.set_value(np.eye(CLASSES)[labels][:, :, None])
 
 
-def twin_inputs(name, images, labels):
-    """The same batch as the twin of ``name`` takes it."""
+def twin_inputs(name, images, labels, dtype=np.float64):
+    """The same batch as the twin of ``name`` takes it, in ``dtype`` (the graph casts its inputs the same way)."""
     x = images.reshape(len(images), -1) if SPECS[name].layout == "rows" else images
-    return x, (labels % 2).astype(float) if SPECS[name].binary else np.eye(CLASSES)[labels]
+    y = (labels % 2).astype(dtype) if SPECS[name].binary else np.eye(CLASSES, dtype=dtype)[labels]
+    return x.astype(dtype, copy=False), y
 
 
-def step_pair(name, batch, seed=0):
+def step_pair(name, batch, seed=0, dtype=np.float64):
     """Two () -> None: one training step of model ``name`` on the same batch, matrixslow and NumPy twin."""
-    graph, model, optimizer = build_matrixslow(name, seed)
+    graph, model, optimizer = build_matrixslow(name, seed, dtype=dtype)
     twin = SPECS[name].twin(trainable_values(graph))
     images, labels = synthetic_batch(batch, np.random.default_rng(seed))
     feed_matrixslow(name, model, images, labels)
-    x, y = twin_inputs(name, images, labels)
+    x, y = twin_inputs(name, images, labels, dtype)
 
     def matrixslow_step():
         optimizer.one_step()

@@ -51,7 +51,10 @@ class NumpyMLP:
             weight_grads.insert(0, activations[i].T @ grad)
             bias_grads.insert(0, grad.sum(axis=0))
             if i > 0:
-                grad = (grad @ self.weights[i].T) * np.where(pre_activations[i - 1] > 0, 1.0, 0.1)
+                # the slope cast to the batch's dtype, as matrixslow's ReLU.vjp does: a float64 slope would
+                # make the float32 twin compute every earlier layer's gradient in float64
+                slope = np.where(pre_activations[i - 1] > 0, 1.0, 0.1).astype(grad.dtype)
+                grad = (grad @ self.weights[i].T) * slope
         return loss, weight_grads + bias_grads
 
     def step(self, x, one_hot):

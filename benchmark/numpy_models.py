@@ -22,7 +22,8 @@ def leaky_relu(z):
 
 
 def leaky_relu_slope(z):
-    return np.where(z > 0, 1.0, SLOPE)
+    # cast as matrixslow's ReLU.vjp casts: a float64 slope would turn every gradient behind it to float64
+    return np.where(z > 0, 1.0, SLOPE).astype(z.dtype)
 
 
 def softmax_cross_entropy(logits, one_hot):
@@ -89,7 +90,10 @@ def max_pool_backward(grad, winners, shape):
     batch, kernels, height, width = shape
     maps = np.arange(batch)[:, None, None, None] * kernels + np.arange(kernels)[None, :, None, None]
     index = (maps * height + rows) * width + cols
-    return np.bincount(index.ravel(), weights=grad.ravel(), minlength=batch * kernels * height * width).reshape(shape)
+    # bincount always sums in float64; cast back as matrixslow's MaxPooling.vjp does, so the float32
+    # twin hands float32 on to the convolution's gradient, like the engine
+    summed = np.bincount(index.ravel(), weights=grad.ravel(), minlength=batch * kernels * height * width)
+    return summed.reshape(shape).astype(grad.dtype, copy=False)
 
 
 class NumpyCNN(NumpyTwin):

@@ -32,12 +32,30 @@ class Variable(Node):
         self.dim = _check_dim(dim, kargs.get("name"))
         super().__init__(**kargs)
         self.trainable = trainable
+        self._own_value = None  # the array set_value made: only it may be changed in place
         if init is not False and init is not None:
-            self.value = self._checked(initial_value(init, self.dim, self.describe()))
+            self.value = self._own_value = self._checked(initial_value(init, self.dim, self.describe()))
 
     def set_value(self, value):
         """Give the variable a new value and forget every value computed from the old one."""
         value = self._checked(value)
+        self.reset_value()
+        self.value = self._own_value = value
+
+    def writable_value(self):
+        """The value as an array this Variable alone holds, for an optimizer to change in place.
+
+        ``set_value`` and ``init`` store copies, so this is ``value`` itself. An array put
+        into ``.value`` directly (the caller's own, perhaps read-only) is copied once first,
+        so that training never writes into it.
+        """
+        if self.value is not self._own_value or not self.value.flags.writeable:
+            self.set_value(self.value)
+        return self.value
+
+    def changed_in_place(self):
+        """Forget every value computed from this one, after ``writable_value()`` was changed in place."""
+        value = self.value
         self.reset_value()
         self.value = value
 

@@ -49,6 +49,7 @@ class Optimizer:
         self.learning_rate = learning_rate
         self.acc_gradient = {}
         self.acc_no = 0
+        self._spares = {}  # scratch arrays of the in-place rules, not state: see update()
 
     def one_step(self):
         """Forward and backward on the current inputs; accumulate the gradients."""
@@ -114,8 +115,22 @@ class Optimizer:
         if self.acc_no == 0:
             raise GraphError(f"{type(self).__name__}.update(): no gradients accumulated; call one_step() first")
         self.before_update()
-        for node in self.acc_gradient:
-            node.set_value(self._update_one(node, self.get_gradient(node)))
+        # In place: the mean is divided into the accumulated sum (skipped for one sample, as x / 1
+        # is x), and each rule writes the new weights into the Variable's own array, reusing that
+        # mean and one spare array per variable as scratch: past the first update an update allocates
+        # nothing, and the numbers are the out-of-place formula's bit for bit. So `before = var.value` (or a slot
+        # such as `optimizer.v[var]`) changes with the next update; whoever keeps a snapshot copies
+        # it, as state_arrays(), the savers (bytes) and the dist trainers (flat buffers, protobufs)
+        # already do. Arrays the caller handed in are never written: set_value copies them.
+        for node, gradient in self.acc_gradient.items():
+            if self.acc_no != 1:
+                np.divide(gradient, self.acc_no, out=gradient)
+            node.writable_value()
+            new_value = self._update_one(node, gradient)
+            if new_value is None:
+                node.changed_in_place()
+            else:  # a rule of the older kind, which returns the new value
+                node.set_value(new_value)
         self.acc_gradient.clear()
         self.acc_no = 0
 
@@ -164,8 +179,26 @@ class Optimizer:
         return get_trainable_variables_from_graph(graph=self.graph)
 
     def _update_one(self, node, gradient):
-        """The new value of ``node`` given its mean gradient (defined by each optimizer)."""
+        """Move ``node.value`` in place by the mean ``gradient`` (defined by each optimizer).
+
+        ``gradient`` is the optimizer's own array, free to be overwritten. A rule may instead
+        return the new value, which is then set.
+        """
         raise NotImplementedError
+
+    def _slot_entry(self, slot, node, like):
+        """``slot[node]``, made zeros shaped like ``like`` at first: the rules read a missing entry as zero."""
+        entry = slot.get(node)
+        if entry is None:
+            entry = slot[node] = np.zeros_like(like)
+        return entry
+
+    def _spare(self, node, like):
+        """A scratch array shaped like ``like`` kept for ``node``; every update overwrites it."""
+        spare = self._spares.get(node)
+        if spare is None:
+            spare = self._spares[node] = np.empty_like(like)
+        return spare
 
 
 def _check_positive(optimizer, field, value):

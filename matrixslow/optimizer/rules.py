@@ -1,4 +1,8 @@
-"""The update rules: each optimizer says how one variable moves given its mean gradient g."""
+"""The update rules: each optimizer says how one variable moves given its mean gradient g.
+
+Each rule works in place (see ``Optimizer.update``): g is the optimizer's own array and is
+overwritten on the way, in the order of the formula, so the rounding is the formula's.
+"""
 
 import numpy as np
 
@@ -9,7 +13,8 @@ class GradientDescent(Optimizer):
     """w <- w - lr * g"""
 
     def _update_one(self, node, gradient):
-        return node.value - self.learning_rate * gradient
+        gradient *= self.learning_rate
+        node.value -= gradient
 
 
 class Momentum(Optimizer):
@@ -24,11 +29,14 @@ class Momentum(Optimizer):
         self.v = {}
 
     def _update_one(self, node, gradient):
-        velocity = self.learning_rate * gradient
+        velocity = np.multiply(gradient, self.learning_rate, out=gradient)
         if node in self.v:
-            velocity += self.momentum * self.v[node]
+            # Not from zeros: 0 + (-0.0) would be +0.0, and the first step would differ in the sign of 0.
+            velocity = self.v[node]
+            velocity *= self.momentum
+            velocity += gradient
         self.v[node] = velocity
-        return node.value - velocity
+        node.value -= velocity
 
 
 class AdaGrad(Optimizer):
@@ -43,8 +51,13 @@ class AdaGrad(Optimizer):
         self.s = {}
 
     def _update_one(self, node, gradient):
-        self.s[node] = self.s.get(node, 0.0) + gradient**2
-        return node.value - self.learning_rate * gradient / (np.sqrt(self.s[node]) + self.epsilon)
+        s, spare = self._slot_entry(self.s, node, gradient), self._spare(node, gradient)
+        s += np.square(gradient, out=spare)
+        denominator = np.sqrt(s, out=spare)
+        denominator += self.epsilon
+        gradient *= self.learning_rate
+        gradient /= denominator
+        node.value -= gradient
 
 
 class RMSProp(Optimizer):
@@ -60,8 +73,16 @@ class RMSProp(Optimizer):
         self.s = {}
 
     def _update_one(self, node, gradient):
-        self.s[node] = self.beta * self.s.get(node, 0.0) + (1.0 - self.beta) * gradient**2
-        return node.value - self.learning_rate * gradient / (np.sqrt(self.s[node]) + self.epsilon)
+        s, spare = self._slot_entry(self.s, node, gradient), self._spare(node, gradient)
+        s *= self.beta
+        squared = np.square(gradient, out=spare)
+        squared *= 1.0 - self.beta
+        s += squared
+        denominator = np.sqrt(s, out=spare)
+        denominator += self.epsilon
+        gradient *= self.learning_rate
+        gradient /= denominator
+        node.value -= gradient
 
 
 class Adam(Optimizer):
@@ -110,14 +131,25 @@ class Adam(Optimizer):
         self.t += 1
 
     def _update_one(self, node, gradient):
-        self.v[node] = self.beta_1 * self.v.get(node, 0.0) + (1.0 - self.beta_1) * gradient
-        self.s[node] = self.beta_2 * self.s.get(node, 0.0) + (1.0 - self.beta_2) * gradient**2
-        mean, second_moment = self.v[node], self.s[node]
-        if self.bias_correction:
-            mean, second_moment = mean / (1.0 - self.beta_1**self.t), second_moment / (1.0 - self.beta_2**self.t)
+        v, s = self._slot_entry(self.v, node, gradient), self._slot_entry(self.s, node, gradient)
+        spare = self._spare(node, gradient)
+        v *= self.beta_1
+        v += np.multiply(gradient, 1.0 - self.beta_1, out=spare)
+        s *= self.beta_2
+        squared = np.square(gradient, out=spare)
+        squared *= 1.0 - self.beta_2
+        s += squared
+        # The moments are kept; their corrected copies overwrite the spent g and the spare. x / 1.0 is x.
+        corrections = (1.0 - self.beta_1**self.t, 1.0 - self.beta_2**self.t) if self.bias_correction else (1.0, 1.0)
+        mean = np.divide(v, corrections[0], out=gradient)
+        second_moment = np.divide(s, corrections[1], out=spare)
         if self.epsilon_root:
-            second_moment = second_moment + self.epsilon_root
-        return node.value - self.learning_rate * mean / (np.sqrt(second_moment) + self.epsilon)
+            second_moment += self.epsilon_root
+        denominator = np.sqrt(second_moment, out=second_moment)
+        denominator += self.epsilon
+        mean *= self.learning_rate
+        mean /= denominator
+        node.value -= mean
 
 
 # The keyword arguments that make ``Adam`` the book's update: w <- w - lr * m / sqrt(v + 1e-10).
