@@ -80,6 +80,17 @@ MAX_NAME_CHARS = 256
 # A version in a path or a v2 version string is an int64, as in the gRPC request: longer digit strings are none.
 MAX_VERSION_DIGITS = 18
 
+
+def version_digits(text):
+    """The number a path's or v2 string's version ``text`` spells (ASCII digits, at most MAX_VERSION_DIGITS), or None.
+
+    isascii: "²" is a digit to isdigit but no number to int.
+    """
+    if text.isascii() and text.isdigit() and len(text) <= MAX_VERSION_DIGITS:
+        return int(text)
+    return None
+
+
 # How much of a client's string an error message repeats.
 SHOWN_CHARS = 64
 

@@ -38,12 +38,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import v2_rest
 from .errors import (
     MAX_NAME_CHARS,
-    MAX_VERSION_DIGITS,
     InvalidRequest,
     ModelNotFound,
     RequestError,
     RequestTimeout,
     shown,
+    version_digits,
 )
 from .ports import listen_error
 from .predict_json import answer_pieces, parse_predict_body
@@ -338,9 +338,9 @@ def _route(path):
     version = None
     if VERSIONS in name:
         name, digits = name.split(VERSIONS, 1)
-        if not (digits.isascii() and digits.isdigit() and len(digits) <= MAX_VERSION_DIGITS):
+        version = version_digits(digits)
+        if version is None:
             return None, None, None
-        version = int(digits)
     if not name or "/" in name or ":" in name:
         return None, None, None
     return route, name, version

@@ -7,7 +7,7 @@ form a request for a batch takes; a request may also send one sample without the
 
 import importlib.metadata
 
-from .errors import MAX_VERSION_DIGITS, InvalidRequest, ModelNotFound, shown
+from .errors import InvalidRequest, ModelNotFound, shown, version_digits
 from .v2_tensors import datatype_of
 
 PLATFORM = "matrixslow"
@@ -17,11 +17,12 @@ def version_number(text):
     """The version a v2 ``version`` string asks for: None for "" (the newest), else its number."""
     if text == "":
         return None
-    if not (text.isascii() and text.isdigit() and len(text) <= MAX_VERSION_DIGITS and int(text) > 0):
+    version = version_digits(text)
+    if version is None or version < 1:
         raise InvalidRequest(
             f"model_version {shown(text)} is not a version: versions are numbered from 1, and '' asks for the newest"
         )
-    return int(text)
+    return version
 
 
 def server_metadata():

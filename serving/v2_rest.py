@@ -23,7 +23,7 @@ the request goes through the same validation, batcher and version pinning.
 import json
 import re
 
-from .errors import MAX_VERSION_DIGITS, InvalidRequest, ShuttingDown, shown
+from .errors import InvalidRequest, ShuttingDown, shown, version_digits
 from .json_arrays import array_pieces
 from .predict_json import Budget, Cursor
 from .v2_models import model_metadata, model_ready, server_metadata
@@ -63,10 +63,10 @@ def route(path):
     name, rest = parts[0], parts[1:]
     version = None
     if rest[:1] == ["versions"]:
-        digits = rest[1] if len(rest) > 1 else ""
-        if not (digits.isascii() and digits.isdigit() and len(digits) <= MAX_VERSION_DIGITS):
+        version = version_digits(rest[1] if len(rest) > 1 else "")
+        if version is None:
             return None, None, None
-        version, rest = int(digits), rest[2:]
+        rest = rest[2:]
     kind = {(): "v2_metadata", ("ready",): "v2_model_ready", ("infer",): "v2_infer"}.get(tuple(rest))
     if kind is None or not name:
         return None, None, None
