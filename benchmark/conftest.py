@@ -37,8 +37,8 @@ def pytest_configure(config):
 # Engine cases first: processes the distributed and serving cases start (MPI, gRPC servers) can take a
 # moment to go away, and must not be running while a single-process case is timed.
 MODULE_ORDER = (
-    "test_operators", "test_engine_step", "test_book_loop", "test_sklearn_mlp", "test_scaling", "test_memory",
-    "test_dist_allreduce", "test_dist_ps", "test_dist_training", "test_serving",
+    "test_operators", "test_engine_step", "test_book_loop", "test_sklearn_mlp", "test_vs_torch", "test_scaling",
+    "test_memory", "test_dist_allreduce", "test_dist_ps", "test_dist_training", "test_serving",
 )  # fmt: skip
 
 

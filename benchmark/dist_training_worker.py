@@ -7,7 +7,7 @@
 
 Every worker trains on an equal shard of the training images (``--batch-size`` per worker and
 step). Each epoch is timed, and so is every communication call made during it (the ring's
-``allreduce``, the parameter server's ``push`` and ``pull``); compute is the rest of the epoch:
+``allreduce``, the parameter server's ``push_pull``); compute is the rest of the epoch:
 forward, backward, the optimizer update and the batching. Prints one ``BENCH_RESULT`` JSON line:
 ``{"rank", "workers", "samples", "steps", "epoch_seconds": [...], "comm_seconds": [...]}``.
 """
@@ -69,8 +69,7 @@ def make_trainer(mode, model, optimizer, epochs, batch_size, seed, comm):
     trainer_class = DistTrainerParameterServer if mode == "ps" else DistTrainerRingAllReduce
     trainer = trainer_class(*arguments, cluster_conf=place.cluster_conf, worker_index=place.index, **options)
     if mode == "ps":
-        trainer.client.push = comm.wrap(trainer.client.push)
-        trainer.client.pull = comm.wrap(trainer.client.pull)
+        trainer.client.push_pull = comm.wrap(trainer.client.push_pull)  # a model too big for it pushes and pulls inside
     else:
         trainer.ring.allreduce = comm.wrap(trainer.ring.allreduce)
     return trainer, place.index, place.num_workers

@@ -10,8 +10,11 @@ prediction is within ``TOLERANCE`` of the engine's, absolutely and relatively, a
 ``numpy.allclose(onnx, engine, rtol=TOLERANCE, atol=TOLERANCE)``: |onnx - engine| <= TOLERANCE (1 + |engine|).
 
 float32 is as close as its rounding allows: on the 32 steps of the RNN the engine's float32
-predictions are 7e-7 from its float64 ones, and onnxruntime's 1e-6 from the engine's float32
-(5e-7 from float64), so the float32 rows also show the engine's own float32 - float64 gap.
+predictions are about 1e-6 from its float64 ones, and onnxruntime's up to 2e-6 from the engine's
+float32 (the compiled plan computes the RNN's input products as one, which rounds in another order
+than one product per step), so the float32 rows also show the engine's own float32 - float64 gap.
+The float32 bound, 1e-5, is about 80 float32 epsilons: ten times that rounding, and far below what
+a wrong converter gives (a wrong slope or a transposed weight moves predictions by 1e-2 or more).
 """
 
 import json
@@ -25,7 +28,7 @@ from matrixslow.onnx import export
 
 from . import recipes
 
-TOLERANCE = {"float64": 1e-9, "float32": 1e-6}
+TOLERANCE = {"float64": 1e-9, "float32": 1e-5}
 
 
 @dataclass

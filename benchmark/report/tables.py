@@ -87,6 +87,47 @@ def engine_vs_sklearn(run):
     ]
 
 
+TORCH_HINT = (
+    "PyTorch did not run: install the compare extra, `pip install -e '.[compare]'` (the CPU build of torch), "
+    "or run `tox -e bench-compare`."
+)
+
+
+def versus_torch(run):
+    records = run.of_kind("vs_torch")
+    if not records:
+        return []
+    by_task = defaultdict(dict)  # in the run's order, the book's
+    for record in records:
+        by_task[record["extra_info"]["model"]][record["extra_info"]["engine"]] = record
+    body = []
+    for task, engines in by_task.items():
+        info = next(iter(engines.values()))["extra_info"]
+        mine, torch = (info["batch"] / engines[e]["median"] if e in engines else None for e in ("matrixslow", "torch"))
+        cells = [rate(samples) if samples else "-" for samples in (mine, torch)]
+        body.append((info.get("title", task), info["batch"], *cells, ratio(mine / torch) if mine and torch else "-"))
+    torch_cases = [record["extra_info"] for record in records if record["extra_info"]["engine"] == "torch"]
+    note = TORCH_HINT
+    if torch_cases:
+        version, threads = torch_cases[0].get("torch_version", "?"), torch_cases[0].get("threads", "?")
+        note = (
+            f"PyTorch {version} ran on {threads} threads, as many as NumPy's BLAS; its threads meet at every "
+            "parallel operation, so other load on the machine (see the load average above) slows it far more "
+            "than matrixslow."
+        )
+    return [
+        "## matrixslow vs PyTorch CPU",
+        "",
+        "The book's four tasks (benchmark/book_tasks.py), one training step per round: both start from the same "
+        "weights and train with Adam in float64 on the same batches in the same order (checked by "
+        "tests/benchmark/test_torch_twins.py). Samples/s = batch / median step. Ratio = matrixslow samples/s / "
+        f"PyTorch samples/s (> 1: matrixslow is faster). {note}",
+        "",
+        *table(["task", "batch", "matrixslow samples/s", "PyTorch samples/s", "ratio"], body),
+        "",
+    ]
+
+
 def book_loops(run):
     rows = stats.engine_ratios(run.records, kinds=("book_loop",))
     if not rows:
@@ -369,6 +410,6 @@ def memory(run):
 
 
 SECTIONS = (
-    engine_vs_numpy, engine_vs_sklearn, book_loops, batching_gain, operators, scaling, distributed_training,
-    allreduce, parameter_server, serving, memory,
+    engine_vs_numpy, engine_vs_sklearn, versus_torch, book_loops, batching_gain, operators, scaling,
+    distributed_training, allreduce, parameter_server, serving, memory,
 )  # fmt: skip

@@ -7,6 +7,7 @@ unrolled over thousands of steps never meets Python's recursion limit.
 import numpy as np
 
 from .errors import GraphError, ShapeError
+from .plan import Plan
 
 
 def topological_order(target):
@@ -40,7 +41,21 @@ def _depth_first_postorder(target):
 
 def forward(target):
     """Compute every missing value that ``target`` needs, then ``target``'s own."""
-    for node in topological_order(target):
+    order = topological_order(target)
+    graph = target.graph
+    if not graph.compiled:
+        _interpret_forward(order)
+        return
+    plan, key = graph.plans.lookup(target, None, order)
+    if plan is None:
+        _interpret_forward(order)  # the first walk of these shapes: the interpreter's checks and errors
+        _store_plan(target, None, key, order)
+    else:
+        plan.forward()
+
+
+def _interpret_forward(order):
+    for node in order:
         if node.value is None:
             node.compute()
 
@@ -68,9 +83,11 @@ def backward(target, wrt=None, seed=None, clear=True):
     added to, so gradients never pile up across calls.
     """
     order = topological_order(target)
-    forward(target)
+    if target.graph.compiled:
+        return _compiled_backward(target, wrt, seed, clear, order)
+    _interpret_forward(order)
     if wrt is None:
-        wrt = [node for node in order if getattr(node, "trainable", False)]
+        wrt = _trainables(order)
     on_path = _nodes_between(order, set(wrt))
     grads = {target: _seed(target, seed)}
     for node in reversed(order):
@@ -87,6 +104,29 @@ def backward(target, wrt=None, seed=None, clear=True):
                 # A new array, never "+=": an operator may hand the same array to several parents.
                 grads[parent] = parent_grad if previous is None else previous + parent_grad
     return {node: grads[node] if node in grads else np.zeros_like(node.value) for node in wrt}
+
+
+def _compiled_backward(target, wrt, seed, clear, order):
+    """``backward`` replayed from the plan of these shapes (see ``plan``); made on their first walk."""
+    wrt_key = None if wrt is None else tuple(wrt)
+    plan, key = target.graph.plans.lookup(target, wrt_key, order)
+    if plan is None:
+        _interpret_forward(order)  # the interpreter's checks and errors, once per family of shapes
+        plan = _store_plan(target, wrt_key, key, order)
+    plan.forward()  # before the seed, which takes the target's shape
+    return plan.backward(_seed(target, seed), clear)
+
+
+def _store_plan(target, wrt_key, key, order):
+    """The plan for ``key``, from values the interpreter has just computed."""
+    wrt = _trainables(order) if wrt_key is None else list(wrt_key)
+    plan = Plan(target, wrt, order, _nodes_between(order, set(wrt)))
+    target.graph.plans.store(target, key, plan)
+    return plan
+
+
+def _trainables(order):
+    return [node for node in order if getattr(node, "trainable", False)]
 
 
 def _nodes_between(order, wrt):

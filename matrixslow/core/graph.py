@@ -6,6 +6,7 @@ import numpy as np
 
 from .errors import GraphError
 from .node_list import NodeList
+from .plan import PlanCache, compiled_by_default
 
 _default_dtype = np.float64
 
@@ -39,12 +40,16 @@ class Graph:
     dtype : float32 or float64, optional
         The float type of this graph's values. Without it the graph follows
         ``set_default_dtype``.
+    compiled : bool, optional
+        Whether steps replay a compiled plan (the default) or run the plain
+        interpreter; without it, the environment decides (``MATRIXSLOW_INTERPRETER=1``
+        means the interpreter). Both give the same values, gradients and errors.
 
     Use ``with Graph() as g:`` (or ``with g.as_default():``) to build nodes into
     ``g`` instead of the global ``default_graph``.
     """
 
-    def __init__(self, dtype=None):
+    def __init__(self, dtype=None, compiled=None):
         self._nodes = NodeList(graph=self)
         self._by_name = {}
         self._scopes = []
@@ -53,6 +58,9 @@ class Graph:
         # topological orders know when they are stale.
         self.version = 0
         self._order_cache = {}
+        # Run each step from a compiled plan (core/plan.py), or, when False, by the plain interpreter.
+        self.compiled = compiled_by_default() if compiled is None else bool(compiled)
+        self.plans = PlanCache()
 
     @property
     def nodes(self):
@@ -109,6 +117,7 @@ class Graph:
     def structure_changed(self):
         self.version += 1
         self._order_cache.clear()
+        self.plans.clear()
 
     def node_count(self):
         return len(self.nodes)

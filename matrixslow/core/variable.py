@@ -53,6 +53,15 @@ class Variable(Node):
             self.set_value(self.value)
         return self.value
 
+    def adopt_storage(self, array):
+        """Keep the value in ``array`` from now on (a view of an optimizer's flat buffer): copied in, then owned."""
+        if array.shape != self.value.shape:
+            raise ShapeError(
+                f"{self.describe()}: storage of shape {array.shape} for a value of shape {self.value.shape}"
+            )
+        array[...] = self.value
+        self.value = self._own_value = array
+
     def changed_in_place(self):
         """Forget every value computed from this one, after ``writable_value()`` was changed in place."""
         value = self.value

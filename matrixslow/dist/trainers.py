@@ -409,16 +409,14 @@ class DistTrainerParameterServer(Trainer):
             piece = vector[start : start + buffer.size]
             buffer[:] = 0
             buffer[: piece.size] = piece
-            self.client.push(self.step, unflatten_arrays(buffer, layout), count)
-            means, pulled_count = self.client.pull(self.step)
+            means, pulled_count = self.client.push_pull(self.step, unflatten_arrays(buffer, layout), count)
             self.step += 1
             summed[start : start + piece.size] = flatten_arrays(means)[0][: piece.size] * pulled_count
         return summed
 
     def _optimizer_update(self):
         sums = gradient_sums(self.optimizer)
-        self.client.push(self.step, sums, self.optimizer.acc_no)
-        means, _ = self.client.pull(self.step)
+        means, _ = self.client.push_pull(self.step, sums, self.optimizer.acc_no)
         self.step += 1
         self.optimizer.apply_gradients(means)  # means, not sums: acc_no becomes 1
         self.optimizer.update()

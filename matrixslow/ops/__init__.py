@@ -5,6 +5,7 @@ is ``ms.ops.loss.LogLoss`` and ``ms.ops.Accuracy`` is ``ms.ops.metrics.Accuracy`
 """
 
 from . import loss, metrics
+from . import stacked as _stacked  # noqa: F401  (the compiled plan's fused kernels, registered on import)
 from .activation import Logistic, ReLU, SoftMax, Step, Tanh
 from .arithmetic import Add, MatMul, Multiply, ScalarMultiply
 from .base import Operator

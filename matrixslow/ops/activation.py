@@ -41,7 +41,8 @@ class ReLU(_Elementwise):
         return np.where(x > 0.0, x, self.nslope * x)
 
     def vjp(self, parent_index, grad):
-        return grad * np.where(self.parents[0].value > 0.0, 1.0, self.nslope).astype(grad.dtype)
+        # grad where x > 0, else grad * slope: in grad's own dtype (no float64 slope array in a float32 run)
+        return np.where(self.parents[0].value > 0.0, grad, grad * self.nslope)
 
 
 @register_node_type

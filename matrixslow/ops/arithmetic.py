@@ -1,23 +1,8 @@
 """Sums and products: Add, MatMul, Multiply, ScalarMultiply."""
 
-import numpy as np
-
 from ..core.registry import register_node_type
-from .base import Operator, per_sample_sum, swap
-
-
-def matmul(a, b):
-    """Matrix product of matrices or batches of matrices.
-
-    Why not just ``a @ b``: for a weight shared by a batch, ``@`` makes one small
-    product per sample. Folding the batch into the other operand's rows (or
-    columns) turns the whole batch into one BLAS call.
-    """
-    if a.ndim == 2 and b.ndim == 3:
-        return np.tensordot(a, b, axes=(1, 1)).transpose(1, 0, 2)  # (n, B, m) -> (B, n, m)
-    if a.ndim == 3 and b.ndim == 2:
-        return np.tensordot(a, b, axes=(2, 0))  # (B, n, k) x (k, m): B*n rows at once
-    return a @ b
+from .base import Operator, per_sample_sum
+from .products import grad_left, grad_right, matmul
 
 
 @register_node_type
@@ -51,16 +36,10 @@ class MatMul(Operator):
         self.value = matmul(a, b)
 
     def vjp(self, parent_index, grad):
+        # dA = G B^T and dB = A^T G, each one GEMM over the whole batch (see products.py); for a
+        # shared (2-D) operand the batch sum is folded into that same product.
         a, b = self.parents[0].value, self.parents[1].value
-        # dA = G B^T and dB = A^T G. For a shared (2-D) operand the batch sum
-        # is folded into the same product: one GEMM over (samples x rows/cols).
-        if parent_index == 0:
-            if a.ndim == 2 and grad.ndim == 3:
-                return np.tensordot(grad, b, axes=([0, 2], [0, 2]))
-            return matmul(grad, swap(b))
-        if b.ndim == 2 and grad.ndim == 3:
-            return np.tensordot(a, grad, axes=([0, 1], [0, 1]))
-        return matmul(swap(a), grad)
+        return grad_left(a, b, grad) if parent_index == 0 else grad_right(a, b, grad)
 
 
 @register_node_type

@@ -20,6 +20,11 @@ def pad_matrices(x, pad, fill=0.0):
     return padded
 
 
+def same_padding(kh, kw):
+    """((top, bottom), (left, right)) that keeps a "same" convolution's output the input's size."""
+    return (kh // 2, kh - 1 - kh // 2), (kw // 2, kw - 1 - kw // 2)
+
+
 def shifted_views(x, kernel_shape, pad):
     """Every ``(k, l, view)``: the zero-padded ``x`` shifted by kernel offset (k, l), cropped to the output size.
 
@@ -57,8 +62,7 @@ class Convolve(Operator):
     """
 
     def _padding(self):
-        kh, kw = self.parents[1].value.shape[-2:]
-        return (kh // 2, kh - 1 - kh // 2), (kw // 2, kw - 1 - kw // 2)
+        return same_padding(*self.parents[1].value.shape[-2:])
 
     def compute(self):
         self.expect_parents(2)
@@ -127,8 +131,9 @@ class MaxPooling(Operator):
         rows = np.arange(out_h)[:, None] * sh + self._argmax // kw - kh // 2
         cols = np.arange(out_w)[None, :] * sw + self._argmax % kw - kw // 2
         index = rows * width + cols
-        if x.ndim == 3:
-            index = index + np.arange(x.shape[0])[:, None, None] * (height * width)
+        if x.ndim > 2:  # a batch (or a fused plan's stack of them): each matrix's pixels come after the last's
+            matrices = int(np.prod(x.shape[:-2]))
+            index = index + (np.arange(matrices) * (height * width)).reshape(x.shape[:-2] + (1, 1))
         flat = np.bincount(index.ravel(), weights=grad.ravel(), minlength=x.size)
         return flat.reshape(x.shape).astype(grad.dtype, copy=False)
 

@@ -8,7 +8,7 @@ appears.
 import numpy as np
 
 from ..core.registry import register_node_type
-from .activation import logistic, softmax
+from .activation import logistic
 from .base import Operator, per_sample_sum
 
 
@@ -57,13 +57,15 @@ class CrossEntropyWithSoftMax(LossFunction):
         self.expect_parents(2)
         logits, labels = self.parents[0].value, self.parents[1].value
         self.check_labels(logits, labels)
-        self.value = -per_sample_sum(labels * _log_softmax(logits))
+        # Kept for the backward pass, which needs softmax(logits): the exp of these.
+        self._log_probabilities = _log_softmax(logits)
+        self.value = -per_sample_sum(labels * self._log_probabilities)
 
     def vjp(self, parent_index, grad):
-        logits, labels = self.parents[0].value, self.parents[1].value
+        labels = self.parents[1].value
         if parent_index == 0:
-            return grad * (softmax(logits) * per_sample_sum(labels) - labels)
-        return grad * -_log_softmax(logits)
+            return grad * (np.exp(self._log_probabilities) * per_sample_sum(labels) - labels)
+        return grad * -self._log_probabilities
 
 
 def _log_softmax(logits):

@@ -7,6 +7,10 @@ from ..core.errors import GraphError, ShapeError
 from ..core.graph import Graph
 from ..core.node import Node
 from ..core.scope import get_trainable_variables_from_graph
+from .packing import Packed
+
+# The engine's own rules (filled in by rules.py): only they are known to treat a packed array as a variable.
+PACKABLE_RULES = set()
 
 
 class Optimizer:
@@ -50,6 +54,7 @@ class Optimizer:
         self.acc_gradient = {}
         self.acc_no = 0
         self._spares = {}  # scratch arrays of the in-place rules, not state: see update()
+        self._packed = None  # the variables as one flat array, once updated together (see packing.py)
 
     def one_step(self):
         """Forward and backward on the current inputs; accumulate the gradients."""
@@ -115,6 +120,12 @@ class Optimizer:
         if self.acc_no == 0:
             raise GraphError(f"{type(self).__name__}.update(): no gradients accumulated; call one_step() first")
         self.before_update()
+        if not self._update_packed():
+            self._update_each()
+        self.acc_gradient.clear()
+        self.acc_no = 0
+
+    def _update_each(self):
         # In place: the mean is divided into the accumulated sum (skipped for one sample, as x / 1
         # is x), and each rule writes the new weights into the Variable's own array, reusing that
         # mean and one spare array per variable as scratch: past the first update an update allocates
@@ -131,8 +142,33 @@ class Optimizer:
                 node.changed_in_place()
             else:  # a rule of the older kind, which returns the new value
                 node.set_value(new_value)
-        self.acc_gradient.clear()
-        self.acc_no = 0
+
+    def _update_packed(self):
+        """The same update, all variables at once as one flat array; False where that cannot stand in."""
+        if type(self)._update_one not in PACKABLE_RULES or len(self.acc_gradient) < 2:
+            return False
+        nodes = list(self.acc_gradient)
+        slots = [getattr(self, slot) for slot in self.SLOTS]
+        if self._packed is None or not self._packed.intact(nodes):
+            self._forget_packed(slots)
+            self._packed = Packed(nodes)
+        packed = self._packed
+        if not packed.sync_slots(slots):
+            return False
+        gradient = packed.gather(self.acc_gradient)
+        if self.acc_no != 1:
+            np.divide(gradient, self.acc_no, out=gradient)
+        self._update_one(packed, gradient)
+        packed.bind_slots(slots)
+        for node in nodes:
+            node.changed_in_place()
+        return True
+
+    def _forget_packed(self, slots):
+        if self._packed is not None:
+            for entries in slots:
+                entries.pop(self._packed, None)
+            self._spares.pop(self._packed, None)
 
     def before_update(self):
         """Hook for state that changes once per update (Adam's step count)."""

@@ -6,7 +6,7 @@ overwritten on the way, in the order of the formula, so the rounding is the form
 
 import numpy as np
 
-from .base import Optimizer, _check_fraction, _check_positive
+from .base import PACKABLE_RULES, Optimizer, _check_fraction, _check_positive
 
 
 class GradientDescent(Optimizer):
@@ -151,6 +151,9 @@ class Adam(Optimizer):
         mean /= denominator
         node.value -= mean
 
+
+# Each rule reads node.value and its slots only as arrays: a packed array of many variables does as well.
+PACKABLE_RULES.update(rule._update_one for rule in (GradientDescent, Momentum, AdaGrad, RMSProp, Adam))
 
 # The keyword arguments that make ``Adam`` the book's update: w <- w - lr * m / sqrt(v + 1e-10).
 BOOK_ADAM = {"bias_correction": False, "epsilon": 0.0, "epsilon_root": 1e-10}

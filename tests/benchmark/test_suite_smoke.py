@@ -15,11 +15,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 KINDS = {
-    "engine_step", "engine_step_large", "mlp_epoch", "book_loop", "operator", "scaling", "memory", "dist_training",
-    "allreduce", "ps", "serving_forward", "serving_latency", "serving_throughput",
+    "engine_step", "engine_step_large", "mlp_epoch", "vs_torch", "book_loop", "operator", "scaling", "memory",
+    "dist_training", "allreduce", "ps", "serving_forward", "serving_latency", "serving_throughput",
 }  # fmt: skip
 SECTIONS = (
     "## One training step: matrixslow vs NumPy", "## One epoch of the digits MLP: matrixslow vs scikit-learn",
+    "## matrixslow vs PyTorch CPU",
     "## The book's per-sample loops: values readable as `.A`",
     "## Batching gain", "## Operators: forward + backward", "## Scaling", "## Distributed training",
     "## Allreduce bus bandwidth", "## Parameter server push + pull", "## Serving", "## Memory: training the digits CNN",

@@ -10,6 +10,7 @@ from matrixslow.dist.proto import parameter_server_pb2_grpc as pb_grpc
 from matrixslow.dist.ps import ParameterServer, ParameterServerClient
 from matrixslow.dist.ps.parts import (
     PART_BYTES,
+    SMALL_MESSAGE_BYTES,
     PartCollector,
     decode_message,
     encode_message,
@@ -90,7 +91,7 @@ def test_small_parts_share_a_message_and_big_tensors_take_several():
     ]
 
 
-def test_encoded_messages_are_the_bytes_protobuf_writes_and_decode_back_to_views_of_the_data():
+def test_encoded_messages_are_the_bytes_protobuf_writes_and_decode_back():
     arrays = {"a": np.arange(6.0), "empty": np.zeros(0, dtype=np.float32), "b": np.ones((2, 3), dtype=np.float32)}
     (batch,) = messages(arrays, 1 << 20)
     header = pb.PushHeader(worker=1, step=2, sample_count=3)
@@ -105,7 +106,18 @@ def test_encoded_messages_are_the_bytes_protobuf_writes_and_decode_back_to_views
     assert [(part.name, part.offset, bytes(data)) for part, data in parts] == [
         (fields["name"], fields["offset"], bytes(fields["data"])) for fields in batch
     ]
-    assert all(data.obj is encoded for _, data in parts if data.nbytes)  # views into the message, not copies
+
+
+def test_a_big_message_decodes_to_views_of_its_data():
+    arrays = {"a": np.arange(3 * SMALL_MESSAGE_BYTES // 8, dtype=np.float64), "b": np.ones(7, dtype=np.float32)}
+    (batch,) = messages(arrays, 4 * SMALL_MESSAGE_BYTES)
+    encoded = encode_message(pb.PushPart(header=pb.PushHeader(worker=1)), "gradients", batch)
+
+    assert len(encoded) > SMALL_MESSAGE_BYTES
+    envelope, parts = decode_message(pb.PushPart, "gradients", encoded)
+    assert envelope == pb.PushPart(header=pb.PushHeader(worker=1))
+    assert [bytes(data) for _, data in parts] == [bytes(fields["data"]) for fields in batch]
+    assert all(data.obj is encoded for _, data in parts)  # views into the message, not copies
 
 
 def test_a_message_that_is_not_protobuf_is_refused_naming_its_type():

@@ -49,6 +49,16 @@ class ParameterServiceStub:
                 request_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullRequest.SerializeToString,
                 response_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.FromString,
                 _registered_method=True)
+        self.PushPull = channel.unary_unary(
+                '/matrixslow.dist.ParameterService/PushPull',
+                request_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PushPart.SerializeToString,
+                response_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.FromString,
+                _registered_method=True)
+        self.Steps = channel.stream_stream(
+                '/matrixslow.dist.ParameterService/Steps',
+                request_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PushPart.SerializeToString,
+                response_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.FromString,
+                _registered_method=True)
         self.Leave = channel.unary_unary(
                 '/matrixslow.dist.ParameterService/Leave',
                 request_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.LeaveRequest.SerializeToString,
@@ -85,6 +95,26 @@ class ParameterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PushPull(self, request, context):
+        """A synchronous step in one call: Push's message (a push that fits one message), answered as
+        a Pull of the step's mean gradients would be, in one message, once every worker has pushed.
+        The push stands even when the answer is not ready (the long-poll ran out): the worker then
+        asks with Pull. Refused (FAILED_PRECONDITION) in asynchronous mode, before the push is applied.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Steps(self, request_iterator, context):
+        """PushPull's steps on one long-lived stream per worker: each request message is a step's push,
+        each answer PushPull's answer to it. A stream holds a shard thread while it lasts, so a shard
+        with too few threads to keep one per worker besides its other calls refuses it before reading
+        a push (RESOURCE_EXHAUSTED): the worker then calls PushPull.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Leave(self, request, context):
         """Say this worker is done with its run (after its last step); a run every worker left is finished.
         """
@@ -108,6 +138,16 @@ def add_ParameterServiceServicer_to_server(servicer, server):
             'Pull': grpc.unary_stream_rpc_method_handler(
                     servicer.Pull,
                     request_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullRequest.FromString,
+                    response_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.SerializeToString,
+            ),
+            'PushPull': grpc.unary_unary_rpc_method_handler(
+                    servicer.PushPull,
+                    request_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PushPart.FromString,
+                    response_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.SerializeToString,
+            ),
+            'Steps': grpc.stream_stream_rpc_method_handler(
+                    servicer.Steps,
+                    request_deserializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PushPart.FromString,
                     response_serializer=matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.SerializeToString,
             ),
             'Leave': grpc.unary_unary_rpc_method_handler(
@@ -196,6 +236,60 @@ class ParameterService:
             target,
             '/matrixslow.dist.ParameterService/Pull',
             matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullRequest.SerializeToString,
+            matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PushPull(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/matrixslow.dist.ParameterService/PushPull',
+            matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PushPart.SerializeToString,
+            matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Steps(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/matrixslow.dist.ParameterService/Steps',
+            matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PushPart.SerializeToString,
             matrixslow_dot_dist_dot_proto_dot_parameter__server__pb2.PullPart.FromString,
             options,
             channel_credentials,

@@ -1,9 +1,13 @@
 """The worker's side: route each variable to its shard and talk to every shard in parallel.
 
 Push streams the gradients to a shard in parts, Pull streams the result back the same way (see ``parts``).
+``push_pull`` makes a synchronous step of a small model one message each way per shard, on a
+long-lived Steps stream (``step_stream``), instead of a Push and a Pull call: opening a call costs
+gRPC's Python threads about a millisecond. A shard short of threads for streams gets PushPull calls.
 """
 
 import itertools
+import queue
 import secrets
 import threading
 import time
@@ -15,9 +19,10 @@ import numpy as np
 from ...codec.tensors import channel_options
 from ..proto import parameter_server_pb2 as pb
 from ..tls import check_peer, open_channel
-from .parts import PartCollector, decode_message, encode_message, messages, part_bytes
+from .parts import PartCollector, decode_message, encode_message, encode_whole, fits_one_message, messages, part_bytes
 from .server import DEFAULT_MAX_MESSAGE_BYTES, SERVICE_NAME
 from .sharding import shard_variables
+from .step_stream import StepStream
 
 
 class StaleGradientError(RuntimeError):
@@ -91,9 +96,11 @@ class ParameterServerClient:
         self._pool = futures.ThreadPoolExecutor(max_workers=len(self.addresses))
         self.plan = None  # name -> shard index, fixed by init
         self.session = secrets.randbits(63) or 1  # 0 would mean "does not say"
+        self._streams = [None] * len(self.addresses)  # each shard's StepStream, opened by the first push_pull
+        self._use_streams = True  # False once a shard refused a stream: push_pull then calls PushPull
 
-    def _on_every_shard(self, call, on_failure=None):
-        """Run ``call(shard)`` for every shard at once; results in shard order.
+    def _on_every_shard(self, call, on_failure=None, shards=None):
+        """Run ``call(shard)`` for every shard (or those of ``shards``) at once; results in that order.
 
         The first failure is raised as soon as it happens, after ``on_failure()``: a shard whose
         run is over (graphs that disagree, a silent worker) is not kept waiting behind another
@@ -106,7 +113,8 @@ class ParameterServerClient:
             except grpc.RpcError as error:
                 raise ShardCallError(self.worker, self.addresses[shard], error) from error
 
-        jobs = [self._pool.submit(naming_the_shard, shard) for shard in range(len(self._stubs))]
+        shards = range(len(self._stubs)) if shards is None else shards
+        jobs = [self._pool.submit(naming_the_shard, shard) for shard in shards]
         futures.wait(jobs, return_when=futures.FIRST_EXCEPTION)
         failed = [job for job in jobs if job.done() and job.exception() is not None]
         if failed:
@@ -198,7 +206,125 @@ class ParameterServerClient:
             After ``step_timeout`` seconds, naming the shards and the workers that did not push.
         """
         self._require_plan()
+        results = self._pull_means(step, time.monotonic() + self.step_timeout, range(len(self._stubs)))
+        return _merged([means for means, _ in results]), results[0][1]
+
+    def push_pull(self, step, gradients, sample_count):
+        """``push`` then ``pull`` of a synchronous step: one message each way per shard.
+
+        A push that needs several messages on some shard (more than about 1 MiB there) takes
+        ``push`` and ``pull``: its transfer then costs far more than the extra calls. When a
+        shard's answer is not ready (the other workers are slow), the push stands and this
+        worker asks that shard as ``pull`` does, within the same ``step_timeout`` (which may then
+        run out up to a long-poll late: the shard's first wait is bounded by its own long-poll).
+
+        Returns
+        -------
+        (dict of str -> numpy.ndarray, int)
+            As ``pull``.
+
+        Raises
+        ------
+        TimeoutError
+            As ``pull``.
+        ShardCallError
+            A shard refused the push or the pull (FAILED_PRECONDITION in asynchronous mode, before pushing).
+        """
+        groups = self._by_shard(gradients)
+        if not all(fits_one_message(group, self.part_bytes) for group in groups):
+            self.push(step, gradients, sample_count)
+            return self.pull(step)
         deadline = time.monotonic() + self.step_timeout
+        header = pb.PushHeader(worker=self.worker, step=step, sample_count=sample_count, session=self.session)
+        requests = [encode_whole(pb.PushPart(header=header), "gradients", group) for group in groups]
+        results, missing = {}, {}
+        for shard, reply in enumerate(self._step_replies(step, requests)):
+            answer, means = read_pull([reply], f"shard {self.addresses[shard]}")
+            if answer.ready:
+                results[shard] = means, answer.sample_count
+            else:
+                missing[shard] = list(answer.missing_workers)
+        if missing:
+            later = self._pull_means(step, deadline, sorted(missing), missing)
+            results.update(zip(sorted(missing), later, strict=True))
+        ordered = [results[shard] for shard in range(len(self._stubs))]
+        return _merged([means for means, _ in ordered]), ordered[0][1]
+
+    def _step_replies(self, step, requests):
+        """Every shard's answer to its push of ``step``, in shard order: on the Steps streams, or by PushPull.
+
+        The answers are read in shard order, so a shard that fails is named once the shards
+        before it have answered: within their long-poll, as they answer "not ready" at the latest.
+        """
+        if not self._use_streams:
+            replies = self._push_pull_calls(dict(enumerate(requests)))
+            return [replies[shard] for shard in range(len(requests))]
+        streams = [self._stream(shard) for shard in range(len(requests))]
+        for stream, request in zip(streams, requests, strict=True):
+            stream.send(request)
+        replies, refused = {}, {}
+        for shard, stream in enumerate(streams):
+            try:
+                replies[shard] = stream.receive()
+            except grpc.RpcError as error:
+                if stream.fresh and error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    refused[shard] = requests[shard]  # refused before the shard read the push: it goes by PushPull
+                    continue
+                self._close_streams(cancel=True)  # the other shards' answers to this step will not be read
+                raise ShardCallError(self.worker, self.addresses[shard], error) from error
+            if replies[shard] is None:
+                self._close_streams(cancel=True)
+                raise RuntimeError(
+                    f"worker {self.worker}, step {step}: shard {self.addresses[shard]} ended its Steps stream "
+                    "without answering the push"
+                )
+        if refused:
+            self._use_streams = False  # a shard short of threads: every later step by PushPull
+            self._close_streams()
+            replies.update(self._push_pull_calls(refused))
+        return [replies[shard] for shard in range(len(requests))]
+
+    def _stream(self, shard):
+        """The shard's open StepStream; a new one when there is none yet or the last one is worn."""
+        stream = self._streams[shard]
+        if stream is None or stream.worn():
+            if stream is not None:
+                stream.close()
+            stream = self._streams[shard] = StepStream(self._stubs[shard].Steps, self.rpc_timeout)
+        return stream
+
+    def _close_streams(self, cancel=False):
+        for shard, stream in enumerate(self._streams):
+            if stream is not None:
+                stream.close(cancel)
+                self._streams[shard] = None
+
+    def _push_pull_calls(self, requests):
+        """``{shard: PushPull reply}`` for ``{shard: request}``; the first failure cancels the other calls."""
+        if len(requests) == 1:  # a blocking call waits in this thread: no hand-over from gRPC's
+            ((shard, request),) = requests.items()
+            try:
+                return {shard: self._stubs[shard].PushPull(request, timeout=self.rpc_timeout)}
+            except grpc.RpcError as error:
+                raise ShardCallError(self.worker, self.addresses[shard], error) from error
+        calls = {
+            shard: self._stubs[shard].PushPull.future(request, timeout=self.rpc_timeout)
+            for shard, request in requests.items()
+        }
+        finished = queue.SimpleQueue()
+        for shard, call in calls.items():
+            call.add_done_callback(lambda _, shard=shard: finished.put(shard))
+        for _ in calls:  # every call ends by its deadline at the latest
+            shard = finished.get()
+            error = calls[shard].exception()
+            if error is not None:
+                for call in calls.values():
+                    call.cancel()  # a shard waiting for this step, which cannot complete now
+                raise ShardCallError(self.worker, self.addresses[shard], error) from error
+        return {shard: call.result() for shard, call in calls.items()}
+
+    def _pull_means(self, step, deadline, shards, missing_at_start=None):
+        """``[(means, sample count), ...]`` of ``step`` from each of ``shards``, asking until ``deadline``."""
         given_up, calls = threading.Event(), {}  # set once a shard failed; each shard's call in flight
 
         def give_up():
@@ -208,7 +334,7 @@ class ParameterServerClient:
 
         def pull_shard(shard):
             request = pb.PullRequest(worker=self.worker, step=step, content=pb.MEAN_GRADIENTS, session=self.session)
-            missing = []
+            missing = (missing_at_start or {}).get(shard, [])
             while True:
                 if given_up.is_set():
                     raise RuntimeError(f"worker {self.worker}, step {step}: another shard failed the pull")
@@ -232,8 +358,7 @@ class ParameterServerClient:
                     return means, header.sample_count
                 missing = header.missing_workers
 
-        results = self._on_every_shard(pull_shard, on_failure=give_up)
-        return _merged([means for means, _ in results]), results[0][1]
+        return self._on_every_shard(pull_shard, on_failure=give_up, shards=shards)
 
     def wait_until_initialised(self, variables, timeout, poll_seconds=0.02):
         """Wait until some worker's ``init`` has begun a run on every shard that this process may join.
@@ -288,10 +413,12 @@ class ParameterServerClient:
 
     def leave(self):
         """Tell every shard this worker is done with its run; a run every worker left is finished."""
+        self._close_streams()  # no step follows: the shards' threads they hold are free at once
         request = pb.LeaveRequest(worker=self.worker, session=self.session)
         self._on_every_shard(lambda shard: self._stubs[shard].Leave(request, timeout=self.rpc_timeout))
 
     def close(self):
+        self._close_streams()
         self._pool.shutdown(wait=True)
         for channel in self._channels:
             channel.close()
@@ -310,6 +437,8 @@ class PartStreamsStub:
         self.Init = channel.stream_stream(f"/{SERVICE_NAME}/Init")
         self.Push = channel.stream_unary(f"/{SERVICE_NAME}/Push", response_deserializer=pb.PushReply.FromString)
         self.Pull = channel.unary_stream(f"/{SERVICE_NAME}/Pull", request_serializer=pb.PullRequest.SerializeToString)
+        self.PushPull = channel.unary_unary(f"/{SERVICE_NAME}/PushPull")
+        self.Steps = channel.stream_stream(f"/{SERVICE_NAME}/Steps")
         self.Leave = channel.unary_unary(
             f"/{SERVICE_NAME}/Leave",
             request_serializer=pb.LeaveRequest.SerializeToString,

@@ -32,7 +32,7 @@ class ParameterServiceServer(ParameterServer):
         synchronously. (``ParameterServer(n, mode="async", learning_rate=...)`` with a
         ``ParameterServerClient`` is our asynchronous server.)
     max_workers : int, optional
-        Server threads (the book's name); by default one per worker plus a few, see ``ParameterServer``.
+        Server threads (the book's name); by default two per worker plus a few, see ``ParameterServer``.
     ps_index : int, default 0
         Which ``"ps"`` entry this process serves.
     """

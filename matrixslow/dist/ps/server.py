@@ -1,6 +1,9 @@
 """The gRPC face of one parameter-server shard: ``ParameterServicer`` and ``ParameterServer``.
 
 Push and Pull stream their tensors in parts of at most ``parts.PART_BYTES`` (see ``parts``).
+PushPull is a synchronous step of a small model in one call: one message up, one message back;
+Steps carries a worker's PushPulls on one long-lived stream, which spares each step gRPC's cost of
+opening a call on both sides (a thread's wake-up, a round of completions): about half a small step.
 
 No worker ever holds a server thread for long: a synchronous Pull waits at most
 ``long_poll_seconds`` (and never past the caller's deadline), then answers ``ready=False`` with
@@ -10,6 +13,8 @@ the worker count so that one long-poll per worker never starves the pushes that 
 With a ``deadline`` a watcher thread ends the run of a worker silent that long (see ``runs``).
 """
 
+import collections
+import contextlib
 import threading
 from concurrent import futures
 
@@ -17,7 +22,7 @@ import grpc
 
 from ...codec.tensors import bind, server_options
 from ..proto import parameter_server_pb2 as pb
-from .parts import PART_BYTES, PartCollector, decode_message, encode_message, messages, part_bytes
+from .parts import PART_BYTES, PartCollector, decode_message, encode_message, encode_whole, messages, part_bytes
 from .state import SYNC, NotReadyError, ParameterState, VariableMismatchError
 
 # Both gRPC message limits. Tensors travel in parts of at most 1 MiB (see ``parts``), so any limit
@@ -39,16 +44,22 @@ def _reporting_errors(method):
     """Turn the state's exceptions into gRPC statuses whose details carry the message."""
 
     def wrapper(self, request, context):
-        try:
+        with _aborting_on_errors(context):
             return method(self, request, context)
-        except (VariableMismatchError, NotReadyError) as error:
-            context.abort(STATUS_CODES[type(error)], str(error))
-        except ValueError as error:  # a malformed Tensor or TensorPart
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
 
     wrapper.__name__ = method.__name__
     wrapper.__doc__ = method.__doc__
     return wrapper
+
+
+@contextlib.contextmanager
+def _aborting_on_errors(context):
+    try:
+        yield
+    except (VariableMismatchError, NotReadyError) as error:
+        context.abort(STATUS_CODES[type(error)], str(error))
+    except ValueError as error:  # a malformed Tensor or TensorPart
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
 
 
 def read_parts(stream, message_type, field, what):
@@ -57,7 +68,7 @@ def read_parts(stream, message_type, field, what):
     envelope, parts = (None, []) if first is None else decode_message(message_type, field, first)
     if envelope is None or not envelope.HasField("header"):
         raise ValueError(f"a {what} stream must start with its header")
-    collector = PartCollector(f"worker {envelope.header.worker}")
+    collector = PartCollector(f"worker {envelope.header.worker}", copy=False)  # the state only reads them
     collector.add_all(parts)
     for message in stream:
         later, parts = decode_message(message_type, field, message)
@@ -75,6 +86,31 @@ def pull_parts(header, tensors, size):
         yield encode_message(pb.PullPart(), "tensors", batch)
 
 
+class SharedReplies:
+    """Encoded PushPull replies of the last few steps: a step's means are encoded once, for every worker.
+
+    Every worker of a synchronous step gets the same reply, so the shard's encoding work stays
+    one per step whatever the worker count. A step's result is known by identity: the state
+    hands every worker the same dict of means, and holding it here keeps its id from being reused.
+    """
+
+    def __init__(self, size=4):
+        self._recent = collections.deque(maxlen=size)  # (means, step, reply)
+        self._lock = threading.Lock()
+
+    def reply(self, means, step, encode):
+        """The reply of ``step`` with ``means``: ``encode()`` the first time, the same bytes after."""
+        # Encoded under the lock: the step's other pullers, woken together, wait for these bytes
+        # instead of encoding them again at the same time (and sharing the GIL for it).
+        with self._lock:
+            for held, held_step, reply in self._recent:
+                if held is means and held_step == step:
+                    return reply
+            reply = encode()
+            self._recent.append((means, step, reply))
+            return reply
+
+
 class ParameterServicer:
     """Serves one ``ParameterState`` over the ParameterService protocol.
 
@@ -85,15 +121,27 @@ class ParameterServicer:
     ----------
     state : ParameterState
     long_poll_seconds : float
-        Longest time a synchronous Pull waits for the step's last pushes.
+        Longest time a synchronous Pull, PushPull or step of Steps waits for the step's last pushes.
     part_bytes : int
         Data bytes per streamed ``TensorPart``.
+    stream_slots : int
+        Steps streams served at once; more are refused (RESOURCE_EXHAUSTED) before reading a push.
     """
 
-    def __init__(self, state, long_poll_seconds=0.5, part_bytes=PART_BYTES):
+    def __init__(self, state, long_poll_seconds=0.5, part_bytes=PART_BYTES, stream_slots=0):
         self.state = state
         self.long_poll_seconds = long_poll_seconds
         self.part_bytes = part_bytes
+        self.replies = SharedReplies()
+        self.stream_slots = stream_slots
+        self._streams = 0  # Steps streams open now
+        self._streams_lock = threading.Lock()
+
+    @property
+    def open_streams(self):
+        """Steps streams served now."""
+        with self._streams_lock:
+            return self._streams
 
     def add_to_server(self, server):
         """Serve the ParameterService: raw bytes for the streams of parts, protobuf for the rest."""
@@ -101,6 +149,9 @@ class ParameterServicer:
             "Init": grpc.stream_stream_rpc_method_handler(self.Init),
             "Push": grpc.stream_unary_rpc_method_handler(self.Push, response_serializer=pb.PushReply.SerializeToString),
             "Pull": grpc.unary_stream_rpc_method_handler(self.Pull, request_deserializer=pb.PullRequest.FromString),
+            # Unary both ways: a client-streaming call costs gRPC a thread on each side to feed the stream.
+            "PushPull": grpc.unary_unary_rpc_method_handler(self.PushPull),
+            "Steps": grpc.stream_stream_rpc_method_handler(self.Steps),
             "Leave": grpc.unary_unary_rpc_method_handler(
                 self.Leave,
                 request_deserializer=pb.LeaveRequest.FromString,
@@ -131,14 +182,53 @@ class ParameterServicer:
         if request.content == pb.VALUES:
             values, step = self.state.values(names, request.worker, request.session)
             return pull_parts(pb.PullHeader(step=step, ready=True), values, self.part_bytes)
-        remaining = context.time_remaining()
-        # Answer a little before the caller's deadline so it gets "not ready" instead of DEADLINE_EXCEEDED.
-        wait = self.long_poll_seconds if remaining is None else max(0.0, min(self.long_poll_seconds, remaining / 2))
         ready, means, count, missing = self.state.pull_mean(
-            request.worker, request.step, names, timeout=wait, session=request.session
+            request.worker, request.step, names, timeout=self._long_poll(context), session=request.session
         )
         header = pb.PullHeader(step=request.step, sample_count=count, ready=ready, missing_workers=missing)
         return pull_parts(header, means, self.part_bytes)
+
+    @_reporting_errors
+    def PushPull(self, request, context):  # noqa: N802
+        return self._push_pull(request, context)
+
+    def Steps(self, request_iterator, context):  # noqa: N802
+        with self._streams_lock:
+            admitted = self._streams < self.stream_slots
+            self._streams += admitted
+        if not admitted:
+            context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"this shard keeps {self.stream_slots} Steps streams open at most (see ParameterServer's "
+                "max_threads); call PushPull",
+            )
+        try:
+            for request in request_iterator:  # ends when the worker ends the stream, or gRPC cancels it
+                with _aborting_on_errors(context):
+                    reply = self._push_pull(request, context)
+                yield reply
+        finally:
+            with self._streams_lock:
+                self._streams -= 1
+
+    def _push_pull(self, request, context):
+        header, gradients = read_parts(iter([request]), pb.PushPart, "gradients", "PushPull")
+        ready, means, count, missing = self.state.push_pull_mean(
+            header.worker, header.step, gradients, header.sample_count, self._long_poll(context), header.session
+        )
+
+        def encode():
+            reply = pb.PullHeader(step=header.step, sample_count=count, ready=ready, missing_workers=missing)
+            # The means have the pushed gradients' names, shapes and dtypes: they fit one message as the push did.
+            return encode_whole(pb.PullPart(header=reply), "tensors", means)
+
+        return self.replies.reply(means, header.step, encode) if ready else encode()
+
+    def _long_poll(self, context):
+        """How long a synchronous Pull or PushPull (or a step of Steps) may wait for the step's last pushes."""
+        remaining = context.time_remaining()
+        # Answer a little before the caller's deadline so it gets "not ready" instead of DEADLINE_EXCEEDED.
+        return self.long_poll_seconds if remaining is None else max(0.0, min(self.long_poll_seconds, remaining / 2))
 
     @_reporting_errors
     def Leave(self, request, context):  # noqa: N802
@@ -159,10 +249,12 @@ class ParameterServer:
     max_message_bytes : int
         Both gRPC message limits; workers must use the same value.
     long_poll_seconds : float
-        Longest time a synchronous Pull holds a server thread.
+        Longest time a synchronous Pull or PushPull holds a server thread.
     max_threads : int, optional
-        Server threads; by default ``num_workers + 4``. Fewer still finish (long-polls give their
-        thread back), only slower.
+        Server threads; by default ``2 * num_workers + 4``: a Steps stream per worker, and one call
+        per worker besides. Fewer still finish (long-polls give their thread back), only slower:
+        only the threads beyond ``num_workers + 4`` are lent to Steps streams, and a worker refused
+        one steps by PushPull calls.
     deadline : float, optional
         Seconds a worker may stay silent before its run is over and logged; None: never checked.
     tls : matrixslow.dist.tls.PeerTLS, optional
@@ -187,12 +279,14 @@ class ParameterServer:
         self._watcher = None
         self._requested_address = address
         self._tls = tls
+        threads = max_threads or 2 * num_workers + EXTRA_THREADS
         self._server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=max_threads or num_workers + EXTRA_THREADS),
-            options=server_options(max_message_bytes),
+            futures.ThreadPoolExecutor(max_workers=threads), options=server_options(max_message_bytes)
         )
-        servicer = ParameterServicer(self.state, long_poll_seconds, part_bytes(max_message_bytes))
-        servicer.add_to_server(self._server)
+        # A stream holds its thread for good: the calls keep the threads a shard without streams would have.
+        stream_slots = max(0, threads - num_workers - EXTRA_THREADS)
+        self.servicer = ParameterServicer(self.state, long_poll_seconds, part_bytes(max_message_bytes), stream_slots)
+        self.servicer.add_to_server(self._server)
         self.address = None
 
     def start(self):

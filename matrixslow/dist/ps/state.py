@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 
+from .dtypes import dtype_name
 from .runs import RunRefusal, Runs
 
 SYNC = "sync"
@@ -241,6 +242,7 @@ class ParameterState:
         -------
         (bool, dict of name -> numpy.ndarray, int, list of int)
             Ready?, the means, the total sample count, and (when not ready) the workers still missing.
+            The means are read-only and shared by every worker: do not change the dict or its arrays.
         """
         self._check_worker(worker)
         with self._changed:
@@ -259,11 +261,23 @@ class ParameterState:
                     raise NotReadyError(f"worker {worker}: step {step} was never pushed or was already dropped")
                 pushed = self._pending.get(step, {"workers": set()})["workers"]
                 return False, {}, 0, sorted(set(range(self.num_workers)) - pushed)
-            means = self._select(result["mean"], names, copy=False)
+            # Every variable: the step's own dict, the same object for every worker (see server.SharedReplies).
+            means = self._select(result["mean"], names, copy=False) if names else result["mean"]
             result["pulled"].add(worker)
             if len(result["pulled"]) == self.num_workers:
                 del self._done[step]
             return True, means, result["count"], []
+
+    def push_pull_mean(self, worker, step, gradients, sample_count, timeout, session=0):
+        """``push``, then ``pull_mean`` of every variable: a synchronous step in one call.
+
+        Asynchronous mode is refused before anything is pushed (it has no per-step mean).
+        Returns what ``pull_mean`` returns; when not ready, the push still stands.
+        """
+        if self.mode != SYNC:
+            raise NotReadyError(f"worker {worker}: asynchronous mode has no per-step mean: push, then pull VALUES")
+        self.push(worker, step, gradients, sample_count, session)
+        return self.pull_mean(worker, step, [], timeout, session)
 
     def values(self, names, worker=None, session=0):
         """The current values and the server step; with ``worker``, only for a process of the live run.
@@ -339,7 +353,7 @@ class ParameterState:
             )
         for name, array in arrays.items():
             held = self._values[name]
-            if array.shape != held.shape or array.dtype.name != held.dtype.name:
+            if array.shape != held.shape or dtype_name(array.dtype) != dtype_name(held.dtype):
                 raise VariableMismatchError(
                     f"the workers' graphs disagree: variable {name!r}: worker {worker} sends {describe(array)} "
                     f"in its {what}, but the server holds {describe(held)} ({self._whose()})"
