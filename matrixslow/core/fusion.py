@@ -3,8 +3,9 @@
 The book builds a convolution layer kernel by kernel: for every kernel a Convolve,
 an Add, a bias ScalarMultiply, an Add and an activation, then a MaxPooling each.
 Those nodes are parallel: the same operator with the same settings, reading slot by
-slot either one shared node (the input image), a trainable Variable of the same
-shape (each kernel, each bias) or the matching node of a branch already fused. Such
+slot either one shared node (the input image), a Variable of one shape per branch
+(each kernel, each bias; an RNN's input at each time step) or the matching node of a
+branch already fused. Such
 a group is computed once on stacked arrays, axis 0 being the branch, by the
 operator's own ``compute``/``vjp`` (or a faster stacked kernel the operator
 registers, such as im2col for Convolve); each member's value and gradient is then
@@ -66,7 +67,6 @@ def find_groups(order):
         if not formed:
             return groups
         for group in formed:
-            group.number = len(groups)
             groups.append(group)
             for index, member in enumerate(group.members):
                 group_of[member] = (group, index)
