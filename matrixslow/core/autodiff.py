@@ -114,7 +114,7 @@ def _compiled_backward(target, wrt, seed, clear, order):
         _interpret_forward(order)  # the interpreter's checks and errors, once per family of shapes
         plan = _store_plan(target, wrt_key, key, order)
     plan.forward()  # before the seed, which takes the target's shape
-    return plan.backward(_seed(target, seed), clear)
+    return plan.backward(plan.ones_seed() if seed is None else _seed(target, seed), clear)
 
 
 def _store_plan(target, wrt_key, key, order):

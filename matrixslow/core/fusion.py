@@ -156,9 +156,8 @@ class Group:
     def _stacked_parent_values(self):
         values = []
         for slot, kind in enumerate(self.slot_kinds):
-            first = self.members[0].parents[slot]
             if kind == SHARED:
-                values.append(first.value)
+                values.append(self.members[0].parents[slot].value)
             elif kind == STACKED_GROUP and self.parent_groups[slot].fresh():
                 values.append(self.padded(self.parent_groups[slot].value))  # already stacked: no copy
             else:

@@ -71,6 +71,15 @@ class Plan:
         self.on_path = on_path
         self.off_path = [node for node in order if node not in on_path]
         self.groups = groups
+        self._ones = None
+
+    def ones_seed(self):
+        """The default seed, ones of the target's shape: made once, read-only, as no step may change it."""
+        value = self.target.value
+        if self._ones is None or self._ones.shape != value.shape or self._ones.dtype != value.dtype:
+            self._ones = np.ones(value.shape, value.dtype)
+            self._ones.flags.writeable = False
+        return self._ones
 
     def forward(self):
         for node, fused in self.forward_steps:
@@ -94,8 +103,8 @@ class Plan:
             node.grad = grad
             for index, parent, parent_ndim in edges:
                 parent_grad = node.vjp(index, grad)
-                if parent_grad.ndim != parent_ndim:
-                    parent_grad = parent_grad.sum(axis=0)
+                if parent_grad.ndim != parent_ndim:  # a shared parent: the sum over the batch (of one: its only row)
+                    parent_grad = parent_grad[0] if len(parent_grad) == 1 else parent_grad.sum(axis=0)
                 previous = grads.get(parent)
                 # A new array, never "+=": an operator may hand the same array to several parents.
                 grads[parent] = parent_grad if previous is None else previous + parent_grad

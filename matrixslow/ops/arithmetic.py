@@ -10,13 +10,13 @@ class Add(Operator):
     """Sum of any number of parents of the same shape."""
 
     def compute(self):
-        values = [parent.value for parent in self.parents]
-        if not values:
+        if not self.parents:
             self.fail("needs at least one parent")
+        values = [parent.value for parent in self.parents]
         self.check_same_shapes(*values)
         total = values[0]
         for value in values[1:]:
-            total = total + value
+            total = total + value  # not "+=": a later parent may be a batch that broadcasts a shared sum
         self.value = total
 
     def vjp(self, parent_index, grad):

@@ -29,18 +29,26 @@ class Operator(Node):
         if len(self.parents) != count:
             self.fail(f"takes {count} parent(s), got {len(self.parents)}")
 
+    # The checks run on every interpreted step, so the valid case is a few comparisons in a plain loop;
+    # the message is only built when something is wrong.
     def check_batches(self, *values):
         """All batched (3-D) values must hold the same number of samples."""
-        sizes = {value.shape[0] for value in values if value.ndim == 3}
-        if len(sizes) > 1:
-            self.fail(f"batch sizes differ: {sorted(sizes)}")
+        size = None
+        for value in values:
+            if value.ndim == 3:
+                if size is None:
+                    size = value.shape[0]
+                elif value.shape[0] != size:
+                    self.fail(f"batch sizes differ: {sorted({v.shape[0] for v in values if v.ndim == 3})}")
 
     def check_same_shapes(self, *values):
         """Per-sample shapes must match exactly, as for elementwise operators."""
         self.check_batches(*values)
-        shapes = [value.shape[-2:] for value in values]
-        if any(shape != shapes[0] for shape in shapes):
-            self.fail(f"parents have different shapes {', '.join(str(s) for s in shapes)}")
+        shape = values[0].shape[-2:]
+        for value in values:
+            if value.shape[-2:] != shape:
+                shapes = ", ".join(str(v.shape[-2:]) for v in values)
+                self.fail(f"parents have different shapes {shapes}")
 
 
 def swap(matrix):
@@ -50,4 +58,6 @@ def swap(matrix):
 
 def per_sample_sum(values):
     """Sum each sample's matrix to a 1x1 matrix: (r, c) -> (1, 1), (B, r, c) -> (B, 1, 1)."""
+    if values.shape[-2:] == (1, 1):  # already one number per sample: a copy costs a fraction of a reduction
+        return values.copy()
     return values.sum(axis=(-2, -1), keepdims=True)

@@ -38,14 +38,16 @@ class LogLoss(LossFunction):
         self.expect_parents(2)
         labels = self.parents[1].value
         self.check_labels(x, labels)
-        self.value = per_sample_sum(np.logaddexp(0.0, x) - labels * x)
+        # Kept for the backward pass: logistic(x) = e^(x - log(1 + e^x)), one exp instead of a second logaddexp.
+        self._softplus = np.logaddexp(0.0, x)
+        self.value = per_sample_sum(self._softplus - labels * x)
 
     def vjp(self, parent_index, grad):
         x = self.parents[0].value
         if len(self.parents) == 1:
             return -grad * logistic(-x)
         if parent_index == 0:
-            return grad * (logistic(x) - self.parents[1].value)
+            return grad * (np.exp(x - self._softplus) - self.parents[1].value)
         return grad * -x
 
 
@@ -57,22 +59,20 @@ class CrossEntropyWithSoftMax(LossFunction):
         self.expect_parents(2)
         logits, labels = self.parents[0].value, self.parents[1].value
         self.check_labels(logits, labels)
-        # Kept for the backward pass, which needs softmax(logits): the exp of these.
-        self._log_probabilities = _log_softmax(logits)
+        # log(softmax(x)) as x - max - log(sum(exp(x - max))): finite for any finite logits, where
+        # log(softmax(x)) would give log(0) = -inf. Both are kept for the backward pass.
+        shifted = logits - logits.max(axis=(-2, -1), keepdims=True)
+        exps = np.exp(shifted)
+        totals = per_sample_sum(exps)
+        self._probabilities = exps / totals
+        self._log_probabilities = shifted - np.log(totals)
         self.value = -per_sample_sum(labels * self._log_probabilities)
 
     def vjp(self, parent_index, grad):
         labels = self.parents[1].value
         if parent_index == 0:
-            return grad * (np.exp(self._log_probabilities) * per_sample_sum(labels) - labels)
+            return grad * (self._probabilities * per_sample_sum(labels) - labels)
         return grad * -self._log_probabilities
-
-
-def _log_softmax(logits):
-    # log(softmax(x)) computed as x - max - log(sum(exp(x - max))): finite for
-    # any finite logits, where log(softmax(x)) would give log(0) = -inf.
-    shifted = logits - logits.max(axis=(-2, -1), keepdims=True)
-    return shifted - np.log(per_sample_sum(np.exp(shifted)))
 
 
 @register_node_type

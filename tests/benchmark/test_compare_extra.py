@@ -1,6 +1,7 @@
-"""Only the PyTorch comparison needs torch: the ``compare`` extra, installed by ``tox -e bench-compare`` alone.
+"""Only the PyTorch comparison needs torch: the ``compare`` extra, installed by the tests and ``tox -e bench-compare``.
 
-``tox -e bench`` and every other environment run without torch; the comparison's torch cases then skip.
+The tests install it so that the PyTorch twins are checked against the engine (test_torch_twins.py);
+``tox -e bench`` runs without torch, and the comparison's torch cases then skip.
 """
 
 import configparser
@@ -29,10 +30,11 @@ def test_the_compare_extra_is_the_cpu_build_release_of_torch():
     assert not [name for name, packages in others.items() if any(p.startswith("torch") for p in packages)]
 
 
-def test_only_bench_compare_installs_it_with_everything_bench_installs():
+def test_the_tests_and_bench_compare_install_it_and_bench_does_not():
     extras = tox_extras()
     assert extras["testenv:bench-compare"] == ["{[testenv:bench]extras}", "compare"]
-    assert [section for section, names in extras.items() if "compare" in names] == ["testenv:bench-compare"]
+    assert "compare" not in extras["testenv:bench"]
+    assert [section for section, names in extras.items() if "compare" in names] == ["testenv", "testenv:bench-compare"]
 
 
 def test_no_other_module_imports_torch():

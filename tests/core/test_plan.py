@@ -189,6 +189,27 @@ def test_the_switch_runs_the_interpreter(monkeypatch):
     assert Graph().compiled is True
 
 
+def test_the_default_seed_is_made_once_read_only_and_a_given_seed_is_used():
+    graph, x, label, loss = small_mlp({"compiled": True})
+    rng = np.random.default_rng(0)
+    feed(x, label, 4, rng)
+    first = autodiff.backward(loss)
+    (built,) = graph.plans._entries[loss][1].values()
+    seed = built.ones_seed()
+    again = autodiff.backward(loss)
+    assert built.ones_seed() is seed and not seed.flags.writeable
+    np.testing.assert_array_equal(seed, np.ones_like(loss.value))
+    for node, gradient in first.items():
+        np.testing.assert_array_equal(again[node], gradient)
+    doubled = autodiff.backward(loss, seed=2 * np.ones_like(loss.value))
+    for node, gradient in first.items():
+        np.testing.assert_allclose(doubled[node], 2 * gradient, rtol=1e-15)
+    feed(x, label, 3, rng)  # another batch size: another plan, whose seed has the new shape
+    autodiff.backward(loss)
+    assert [plan_._ones.shape for plan_ in graph.plans._entries[loss][1].values()] == [(4, 1, 1), (3, 1, 1)]
+    assert loss.grad is list(graph.plans._entries[loss][1].values())[1].ones_seed()
+
+
 @pytest.mark.parametrize("compiled", [True, False])
 def test_a_bad_batch_raises_the_interpreters_error_after_a_plan_exists(compiled):
     graph, x, label, loss = small_mlp({"compiled": compiled})
