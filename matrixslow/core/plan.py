@@ -45,16 +45,22 @@ class Plan:
         # A group runs where its first member stood: every parent of every member is computed by then
         # (shared parents precede all members, parent groups run at their own first member), and, walking
         # back, every child of every member has passed its gradient on.
-        # Each step is (node, fused): fused is the Group that node stands for, a GroupRead (a node that
-        # reads a whole group at once, see fusion.py), or None for a node run by its own compute and vjp.
+        # A forward step is (node, run): run computes node's value when it has none, by the operator's
+        # replay() (its compute() without the shape checks its first walk passed, see ops/base.py) or
+        # compute(); node is None where run is fused (a Group, or a GroupRead: a node that reads a whole
+        # group at once, see fusion.py), which always runs. A backward step is (node, fused, edges).
         self.forward_steps, self.backward_steps = [], []
         for node in order:
             group = grouped.get(node)
             if group is not None:
                 if group.position == position[node]:
-                    self.forward_steps.append((node, group))
+                    self.forward_steps.append((None, group.forward))
             elif node.parents:
-                self.forward_steps.append((node, group_read(node, grouped)))
+                reader = group_read(node, grouped)
+                if reader is not None:
+                    self.forward_steps.append((None, reader.forward))
+                else:
+                    self.forward_steps.append((node, getattr(node, "replay", None) or node.compute))
         for node in reversed(order):
             group = grouped.get(node)
             if group is not None:
@@ -82,11 +88,9 @@ class Plan:
         return self._ones
 
     def forward(self):
-        for node, fused in self.forward_steps:
-            if fused is not None:
-                fused.forward()
-            elif node.value is None:
-                node.compute()
+        for node, run in self.forward_steps:
+            if node is None or node.value is None:
+                run()
 
     def backward(self, seed, clear):
         """The interpreter's ``backward`` (same gradients, same ``node.grad``), replayed after ``forward``."""
@@ -138,7 +142,7 @@ class PlanCache:
     def lookup(self, target, wrt_key, order):
         """The plan for the current leaf shapes (None until the interpreter has run them once), and its key."""
         leaves, plans = self.leaves(target, order)
-        shapes = tuple(None if leaf.value is None else leaf.value.shape for leaf in leaves)
+        shapes = tuple([None if leaf.value is None else leaf.value.shape for leaf in leaves])  # a list: faster
         key = (wrt_key, shapes)
         return plans.get(key), key
 

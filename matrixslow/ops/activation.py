@@ -11,6 +11,9 @@ class _Elementwise(Operator):
 
     def compute(self):
         self.expect_parents(1)
+        self.replay()
+
+    def replay(self):
         self.value = self.function(self.parents[0].value)
 
 

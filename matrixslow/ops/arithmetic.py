@@ -12,11 +12,14 @@ class Add(Operator):
     def compute(self):
         if not self.parents:
             self.fail("needs at least one parent")
-        values = [parent.value for parent in self.parents]
-        self.check_same_shapes(*values)
-        total = values[0]
-        for value in values[1:]:
-            total = total + value  # not "+=": a later parent may be a batch that broadcasts a shared sum
+        self.check_same_shapes(*[parent.value for parent in self.parents])
+        self.replay()
+
+    def replay(self):
+        parents = self.parents
+        total = parents[0].value + parents[1].value if len(parents) > 1 else parents[0].value
+        for parent in parents[2:]:
+            total = total + parent.value  # not "+=": a later parent may be a batch that broadcasts a shared sum
         self.value = total
 
     def vjp(self, parent_index, grad):
@@ -33,7 +36,10 @@ class MatMul(Operator):
         self.check_batches(a, b)
         if a.shape[-1] != b.shape[-2]:
             self.fail(f"cannot multiply {a.shape[-2:]} by {b.shape[-2:]}")
-        self.value = matmul(a, b)
+        self.replay()
+
+    def replay(self):
+        self.value = matmul(self.parents[0].value, self.parents[1].value)
 
     def vjp(self, parent_index, grad):
         # dA = G B^T and dB = A^T G, each one GEMM over the whole batch (see products.py); for a
@@ -50,7 +56,10 @@ class Multiply(Operator):
         self.expect_parents(2)
         a, b = self.parents[0].value, self.parents[1].value
         self.check_same_shapes(a, b)
-        self.value = a * b
+        self.replay()
+
+    def replay(self):
+        self.value = self.parents[0].value * self.parents[1].value
 
     def vjp(self, parent_index, grad):
         other = self.parents[1 - parent_index].value
@@ -67,7 +76,10 @@ class ScalarMultiply(Operator):
         self.check_batches(scalar, matrix)
         if scalar.shape[-2:] != (1, 1):
             self.fail(f"first parent must be a 1x1 scalar, got {scalar.shape[-2:]}")
-        self.value = scalar * matrix
+        self.replay()
+
+    def replay(self):
+        self.value = self.parents[0].value * self.parents[1].value
 
     def vjp(self, parent_index, grad):
         scalar, matrix = self.parents[0].value, self.parents[1].value

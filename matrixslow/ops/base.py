@@ -21,6 +21,12 @@ class Operator(Node):
     def vjp(self, parent_index, grad):
         raise NotImplementedError(f"{type(self).__name__} does not define vjp()")
 
+    # An operator whose compute() is checks and then arithmetic may put the arithmetic alone in
+    # ``replay()``: the compiled plan calls it instead of compute(). Every check is on shapes (and on
+    # the number of parents, which is structure), and a plan only replays a family of input shapes
+    # whose every check has passed on its first walk, so replay() needs none of them.
+    replay = None
+
     def fail(self, problem):
         """Raise a ShapeError that names this node."""
         raise ShapeError(f"{self.describe()}: {problem}")

@@ -31,16 +31,19 @@ class LogLoss(LossFunction):
     """
 
     def compute(self):
+        if len(self.parents) != 1:
+            self.expect_parents(2)
+            self.check_labels(self.parents[0].value, self.parents[1].value)
+        self.replay()
+
+    def replay(self):
         x = self.parents[0].value
         if len(self.parents) == 1:
             self.value = np.logaddexp(0.0, -x)  # log(1 + e^-x) without overflow
             return
-        self.expect_parents(2)
-        labels = self.parents[1].value
-        self.check_labels(x, labels)
         # Kept for the backward pass: logistic(x) = e^(x - log(1 + e^x)), one exp instead of a second logaddexp.
         self._softplus = np.logaddexp(0.0, x)
-        self.value = per_sample_sum(self._softplus - labels * x)
+        self.value = per_sample_sum(self._softplus - self.parents[1].value * x)
 
     def vjp(self, parent_index, grad):
         x = self.parents[0].value
@@ -57,8 +60,11 @@ class CrossEntropyWithSoftMax(LossFunction):
 
     def compute(self):
         self.expect_parents(2)
+        self.check_labels(self.parents[0].value, self.parents[1].value)
+        self.replay()
+
+    def replay(self):
         logits, labels = self.parents[0].value, self.parents[1].value
-        self.check_labels(logits, labels)
         # log(softmax(x)) as x - max - log(sum(exp(x - max))): finite for any finite logits, where
         # log(softmax(x)) would give log(0) = -inf. Both are kept for the backward pass.
         shifted = logits - logits.max(axis=(-2, -1), keepdims=True)

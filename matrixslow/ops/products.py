@@ -14,6 +14,8 @@ def matmul(a, b):
     """Matrix product of matrices or batches of matrices: (n, k) or (B, n, k) times (k, m) or (B, k, m)."""
     if a.ndim == 2 and b.ndim == 3:
         batch, k, m = b.shape
+        if batch == 1:  # one sample: NumPy's broadcasting product is a single call, no reshapes
+            return a @ b
         if m == 1:  # B columns: rows of one (B, k) matrix, times a^T
             return (b.reshape(batch, k) @ a.T).reshape(batch, a.shape[0], 1)
         return np.matmul(a, b) if batch <= 4 else _shared_left(a, b)
@@ -45,7 +47,9 @@ def grad_right(a, b, grad):
     if b.ndim == 2 and grad.ndim == 3:
         batch, n, m = grad.shape
         return a.reshape(batch * n, a.shape[2]).T @ grad.reshape(batch * n, m)
-    if a.ndim == 2 and grad.ndim == 3 and grad.shape[2] == 1:
-        batch, n, _ = grad.shape
-        return (grad.reshape(batch, n) @ a).reshape(batch, a.shape[1], 1)
+    if a.ndim == 2:
+        batch, n, m = grad.shape if grad.ndim == 3 else (0, 0, 0)
+        if m == 1 and batch > 1:
+            return (grad.reshape(batch, n) @ a).reshape(batch, a.shape[1], 1)
+        return matmul(a.T, grad)
     return matmul(np.swapaxes(a, -1, -2), grad)

@@ -62,10 +62,18 @@ class Optimizer:
 
     def forward_backward(self):
         gradients = backward(self.target)
+        # The sums live in the packed update's flat gradient once there is one (see packing.py).
+        storage = self._packed.gradient_views() if self._packed is not None else {}
         for node, gradient in gradients.items():
             accumulated = self.acc_gradient.get(node)
             if accumulated is None:
-                self.acc_gradient[node] = np.array(gradient)  # own copy: it is added to in place
+                # own storage: it is added to in place
+                accumulated = storage.get(node)
+                if accumulated is None:
+                    self.acc_gradient[node] = np.array(gradient)
+                else:
+                    np.copyto(accumulated, gradient)
+                    self.acc_gradient[node] = accumulated
             else:
                 accumulated += gradient
         value = self.target.value
@@ -133,6 +141,8 @@ class Optimizer:
         # such as `optimizer.v[var]`) changes with the next update; whoever keeps a snapshot copies
         # it, as state_arrays(), the savers (bytes) and the dist trainers (flat buffers, protobufs)
         # already do. Arrays the caller handed in are never written: set_value copies them.
+        if self._packed is not None:  # a rule may keep a gradient (Momentum's v): none is summed into again
+            self._packed.forget_gradient()
         for node, gradient in self.acc_gradient.items():
             if self.acc_no != 1:
                 np.divide(gradient, self.acc_no, out=gradient)

@@ -21,7 +21,7 @@ class Packed:
         self.shapes = [node.value.shape for node in self.nodes]
         self.value = np.empty(int(ends[-1]), dtype=self.nodes[0].value.dtype)
         self.views = self._views_of(self.value)
-        self._gradient = None
+        self._gradient = self._gradient_views = None
         self._slot_views = {}  # id(slot dict) -> (its flat entry, the views handed out as its per-variable entries)
         for node, view in zip(self.nodes, self.views, strict=True):
             node.adopt_storage(view)
@@ -31,16 +31,30 @@ class Packed:
 
     def intact(self, nodes):
         """Still the same variables, each still holding its view (nothing set a new value since)?"""
-        return list(nodes) == self.nodes and all(
-            node.value is view for node, view in zip(self.nodes, self.views, strict=True)
-        )
+        if nodes != self.nodes:
+            return False
+        for node, view in zip(self.nodes, self.views, strict=True):  # noqa: SIM110 (a loop: all() costs a generator)
+            if node.value is not view:
+                return False
+        return True
+
+    def gradient_views(self):
+        """{node: its view of the flat gradient}: the optimizer sums a step's gradients there, so gather copies none."""
+        if self._gradient is None:
+            self._gradient = np.empty_like(self.value)
+            self._gradient_views = dict(zip(self.nodes, self._views_of(self._gradient), strict=True))
+        return self._gradient_views
+
+    def forget_gradient(self):
+        self._gradient = self._gradient_views = None
 
     def gather(self, gradients):
         """The gradients of ``nodes`` as one flat array, the same array every update unless a rule kept it."""
-        if self._gradient is None:
-            self._gradient = np.empty_like(self.value)
+        views = self.gradient_views()
         for node, where in zip(self.nodes, self.slices, strict=True):
-            self._gradient[where] = gradients[node].ravel()
+            gradient = gradients[node]
+            if gradient is not views[node]:  # summed elsewhere (apply_gradients, an older packing)
+                self._gradient[where] = gradient.ravel()
         return self._gradient
 
     def sync_slots(self, slots):
@@ -65,18 +79,19 @@ class Packed:
 
     def _slot_in_sync(self, entries):
         known = self._slot_views.get(id(entries))
-        return (
-            known is not None
-            and entries.get(self) is known[0]
-            and all(entries.get(node) is view for node, view in zip(self.nodes, known[1], strict=True))
-        )
+        if known is None or entries.get(self) is not known[0]:
+            return False
+        for node, view in zip(self.nodes, known[1], strict=True):  # noqa: SIM110 (runs every update; no generator)
+            if entries.get(node) is not view:
+                return False
+        return True
 
     def bind_slots(self, slots):
         """After a flat update: each variable's entry in each slot is its view of the flat entry."""
         for entries in slots:
             flat = entries.get(self)
             if flat is self._gradient:  # the rule kept the gradient as its state (Momentum's first step)
-                self._gradient = None
+                self.forget_gradient()
             known = self._slot_views.get(id(entries))
             if flat is None or (known is not None and known[0] is flat):
                 continue

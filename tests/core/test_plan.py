@@ -77,7 +77,8 @@ def test_the_cnns_are_fused_and_their_members_read_rows_of_one_array():
     (compiled,) = plans.values()
     sizes = sorted(group.size for group in compiled.groups)
     assert sizes == [16] * 6, sizes  # Convolve, Add, bias ScalarMultiply, Add, ReLU, MaxPooling
-    readers = [fused for _, fused in compiled.forward_steps if type(fused).__name__ == "GroupRead"]
+    fused_steps = [run.__self__ for node, run in compiled.forward_steps if node is None]
+    readers = [fused for fused in fused_steps if type(fused).__name__ == "GroupRead"]
     assert [type(reader.node).__name__ for reader in readers] == ["Concat"]  # the flatten reads the pooling group
     model.loss.forward()
     for group in compiled.groups:
@@ -311,3 +312,24 @@ def test_groups_too_large_for_the_memory_limit_stay_unfused(monkeypatch):
     # Only the bias times the ones matrix, one small (6, 6) matrix per kernel whatever the batch, stays fused.
     assert fused(large_graph) == {"ScalarMultiply"}
     assert_same(large[0], reference[0], exact=False, where="cnn_16_kernels, batch 3")
+
+
+def test_the_plan_runs_each_operators_replay_and_a_bad_shape_still_meets_its_checks():
+    graph, x, label, loss = small_mlp({"compiled": True})
+    rng = np.random.default_rng(0)
+    feed(x, label, 4, rng)
+    autodiff.backward(loss)
+    (built,) = graph.plans._entries[loss][1].values()
+    runs = {node: run for node, run in built.forward_steps if node is not None}
+    assert runs and all(run == node.replay for node, run in runs.items()), runs
+    calls = []
+    for node in runs:
+        node.compute = lambda node=node: calls.append(node) or type(node).compute(node)
+    feed(x, label, 4, rng)  # new values: every operator's value is forgotten, and made again by the plan
+    assert all(node.value is None for node in runs)
+    autodiff.backward(loss)
+    assert all(node.value is not None for node in runs) and not calls, "the plan called compute(), not replay()"
+    x.reset_value()  # forget what was computed from x, then put in an array no set_value would take:
+    x.value = rng.normal(size=(4, 5, 1))  # another shape family, so the interpreter, and MatMul's check
+    with pytest.raises(ShapeError, match=r"cannot multiply \(\d+, 4\) by \(5, 1\)"):
+        autodiff.backward(loss)

@@ -101,3 +101,29 @@ def test_a_float32_graph_stays_float32_in_values_and_gradients(case):
     np.testing.assert_allclose(result, case.reference(*values), rtol=1e-5, atol=1e-6)
     for parent in parents:
         assert grads[parent].dtype == np.float32, parent.name
+
+
+# The operators whose compute() is shape checks and then arithmetic put the arithmetic alone in replay(),
+# which the compiled plan calls (ops/base.py). Those of a step's hot path must have one.
+REPLAYED = {"Add", "MatMul", "Multiply", "ScalarMultiply", "Logistic", "ReLU", "Tanh", "SoftMax", "LogLoss"}
+REPLAYED |= {"CrossEntropyWithSoftMax"}
+REPLAY_CASES = [case for case in CASES if case.id.split("-")[0] in REPLAYED]
+
+
+def test_the_hot_operators_have_a_replay_and_a_case():
+    missing = sorted(name for name in REPLAYED if getattr(ms.core.registry.NODE_TYPES[name], "replay", None) is None)
+    assert not missing, f"no replay(): {missing}"
+    assert {case.id.split("-")[0] for case in REPLAY_CASES} == REPLAYED
+
+
+@pytest.mark.parametrize("batch", [None, 1, 3], ids=["sample", "batch1", "batch3"])
+@pytest.mark.parametrize("case", REPLAY_CASES, ids=lambda case: case.id)
+def test_replay_gives_computes_value_bit_for_bit(graph, case, batch):
+    values = case.values(np.random.default_rng(2), batch)
+    _, node = build(case, values)
+    node.forward()
+    expected = np.array(node.value)
+    node.value = None
+    node.replay()
+    assert node.value.dtype == expected.dtype and node.value.shape == expected.shape
+    np.testing.assert_array_equal(node.value, expected)

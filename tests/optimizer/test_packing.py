@@ -69,3 +69,22 @@ def test_an_update_of_some_variables_moves_only_those(kind, reference, settings)
                     np.testing.assert_array_equal(node.value, others[node.name], err_msg=node.describe())
 
     run_both(kind, reference, settings, steps=6, between=push_one_gradient)
+
+
+@pytest.mark.parametrize(("kind", "reference", "settings"), KINDS)
+def test_gradients_are_summed_into_the_flat_gradient_and_a_one_by_one_update_keeps_none(kind, reference, settings):
+    def forget_one_entry(step, *models):
+        if step == 3:  # one variable's state dropped: the next update goes one by one (rules read it as zeros)
+            for (graph, *_), optimizer in models:
+                for slot in optimizer.SLOTS:
+                    getattr(optimizer, slot).pop(trainables(graph)[0], None)
+
+    (graph, x, label, *_), optimizer = run_both(kind, reference, settings, steps=8, between=forget_one_entry)
+    views = optimizer._packed.gradient_views()
+    for samples, labels in list(batches(seed=5))[0]:
+        x.set_value(samples)
+        label.set_value(labels)
+        optimizer.one_step()
+    assert set(optimizer.acc_gradient) == set(views)
+    for node, gradient in optimizer.acc_gradient.items():
+        assert gradient is views[node], f"{node.describe()}: summed outside the flat gradient"
