@@ -131,15 +131,17 @@ class Group:
         self.saved = {}
         # The first member stands in for all: a detached copy whose parents hold the stacked arrays.
         self.proxy = copy.copy(members[0])
+        self._slot_parents = [[member.parents[slot] for member in members] for slot in range(len(slots))]
+        self._slots_back_for = self._slots_back_list = None
         ranks = [parent.value.ndim for parent in members[0].parents]
         self.rank = max(ranks)  # stacked slots are padded to it, so they broadcast like the members' values
 
     def parents_in_slot(self, slot):
-        return [member.parents[slot] for member in self.members]
+        return self._slot_parents[slot]
 
     def fresh(self):
         """Do the members still hold the rows of this group's last value (nobody recomputed or reset them)?"""
-        return self._views is not None and all(m.value is v for m, v in zip(self.members, self._views, strict=True))
+        return self._views is not None and _each_is([member.value for member in self.members], self._views)
 
     def forward(self):
         if self.fresh():
@@ -161,7 +163,8 @@ class Group:
             elif kind == STACKED_GROUP and self.parent_groups[slot].fresh():
                 values.append(self.padded(self.parent_groups[slot].value))  # already stacked: no copy
             else:
-                values.append(self.padded(np.stack([parent.value for parent in self.parents_in_slot(slot)])))
+                # np.array of same-shaped arrays is np.stack, at a quarter of its Python overhead
+                values.append(self.padded(np.array([parent.value for parent in self.parents_in_slot(slot)])))
         return values
 
     def padded(self, stacked):
@@ -177,29 +180,37 @@ class Group:
         # The group that read this one may have handed over its gradient stacked: used as it is when every
         # member's entry is still its row (nothing else added to them), else the rows are stacked again.
         sent = stacked_grads.get(self)
-        if sent is not None and all(part is row for part, row in zip(parts, sent[1], strict=True)):
+        if sent is not None and _each_is(parts, sent[1]):
             grad = sent[0]
         else:
-            grad = np.stack(
+            grad = np.array(
                 [np.zeros_like(m.value) if p is None else p for m, p in zip(self.members, parts, strict=True)]
             )
         for member, part in zip(self.members, parts, strict=True):
             if part is not None or clear:  # as the interpreter: without clear, an old gradient stays
                 member.grad = part
-        for slot, kind in enumerate(self.slot_kinds):
-            parents = self.parents_in_slot(slot)
+        for slot, kind, parents, wanted in self._slots_back(on_path):
             if kind == SHARED:
-                if parents[0] in on_path:
-                    parent_grad = _summed_to(self.kernel.vjp(self, slot, grad), parents[0].value.ndim)
-                    _add(grads, parents[0], parent_grad)
-            elif any(parent in on_path for parent in parents):
-                parent_grad = self._unstacked(self.kernel.vjp(self, slot, grad), parents[0].value.shape)
-                rows = list(parent_grad)
-                for parent, row in zip(parents, rows, strict=True):
-                    if parent in on_path:
-                        _add(grads, parent, row)
-                if kind == STACKED_GROUP:
-                    stacked_grads[self.parent_groups[slot]] = (parent_grad, rows)
+                _add(grads, parents[0], _summed_to(self.kernel.vjp(self, slot, grad), parents[0].value.ndim))
+                continue
+            parent_grad = self._unstacked(self.kernel.vjp(self, slot, grad), parents[0].value.shape)
+            rows = list(parent_grad)
+            for parent, row, is_wanted in zip(parents, rows, wanted, strict=True):
+                if is_wanted:
+                    _add(grads, parent, row)
+            if kind == STACKED_GROUP:
+                stacked_grads[self.parent_groups[slot]] = (parent_grad, rows)
+
+    def _slots_back(self, on_path):
+        """The slots a gradient flows back through: (slot, kind, parents, which parents want it), once per plan."""
+        if self._slots_back_for is not on_path:
+            self._slots_back_for, self._slots_back_list = on_path, []
+            for slot, kind in enumerate(self.slot_kinds):
+                parents = self._slot_parents[slot]
+                wanted = [parent in on_path for parent in parents]
+                if any(wanted):
+                    self._slots_back_list.append((slot, kind, parents, wanted))
+        return self._slots_back_list
 
     def _unstacked(self, grad, member_shape):
         """A stacked slot's gradient (n, ..., *broadcast shape) summed back to (n, *member_shape)."""
@@ -209,9 +220,17 @@ class Group:
         return grad.reshape((self.size, *member_shape)) if grad.shape[1:] != member_shape else grad
 
 
+def _each_is(items, others):
+    """Is every item the very object at its place in ``others``? (A loop: cheaper than all() over a generator.)"""
+    for item, other in zip(items, others, strict=True):  # noqa: SIM110
+        if item is not other:
+            return False
+    return True
+
+
 def _summed_to(grad, ndim):
     """A shared parent's gradient summed over the branch axis (and the batch, for a shared 2-D value)."""
-    return grad.sum(axis=tuple(range(grad.ndim - ndim)))
+    return grad.sum(axis=tuple(range(grad.ndim - ndim))) if grad.ndim > ndim else grad
 
 
 def _add(grads, node, grad):

@@ -78,8 +78,7 @@ class ScalarMultiply(Operator):
             self.fail(f"first parent must be a 1x1 scalar, got {scalar.shape[-2:]}")
         self.replay()
 
-    def replay(self):
-        self.value = self.parents[0].value * self.parents[1].value
+    replay = Multiply.replay  # a 1x1 times a matrix is NumPy's broadcasting product too
 
     def vjp(self, parent_index, grad):
         scalar, matrix = self.parents[0].value, self.parents[1].value

@@ -9,6 +9,8 @@ An operator defines two things, side by side:
   sample: the engine sums them (see ``core.autodiff``).
 """
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..core.errors import ShapeError
@@ -64,6 +66,18 @@ def swap(matrix):
 
 def per_sample_sum(values):
     """Sum each sample's matrix to a 1x1 matrix: (r, c) -> (1, 1), (B, r, c) -> (B, 1, 1)."""
-    if values.shape[-2:] == (1, 1):  # already one number per sample: a copy costs a fraction of a reduction
+    rows, cols = values.shape[-2:]
+    if rows * cols == 1:  # already one number per sample: a copy costs a fraction of a reduction
         return values.copy()
-    return values.sum(axis=(-2, -1), keepdims=True)
+    if values.dtype.kind != "f":
+        return values.sum(axis=(-2, -1), keepdims=True)
+    # Each sample's entries as a row, times a vector of ones: one BLAS call, where NumPy sums a
+    # batch of short rows in a slow loop (a third of the time at 256 samples of 10 classes).
+    return (values.reshape(-1, rows * cols) @ _ones(rows * cols, values.dtype)).reshape(values.shape[:-2] + (1, 1))
+
+
+@lru_cache(maxsize=64)
+def _ones(length, dtype):
+    ones = np.ones(length, dtype)
+    ones.flags.writeable = False
+    return ones

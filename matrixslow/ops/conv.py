@@ -1,10 +1,13 @@
-"""Convolve and MaxPooling, vectorised over pixels and samples (shifted views and sliding-window views)."""
+"""Convolve and MaxPooling, vectorised over pixels and samples (shifted views, and windows by one gather)."""
+
+from collections import namedtuple
+from functools import lru_cache
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ..core.registry import register_node_type
 from .base import Operator
+from .windows import row_starts, windows
 
 
 def pad_matrices(x, pad, fill=0.0):
@@ -109,33 +112,53 @@ class MaxPooling(Operator):
     def compute(self):
         self.expect_parents(1)
         x = self.parents[0].value
-        (kh, kw), (sh, sw) = self.size, self.stride
-        height, width = x.shape[-2:]
-        out_h, out_w = -(-height // sh), -(-width // sw)
-        top, left = kh // 2, kw // 2
-        bottom = max(0, (out_h - 1) * sh + kh - top - height)
-        right = max(0, (out_w - 1) * sw + kw - left - width)
-        padded = pad_matrices(x, ((top, bottom), (left, right)), fill=-np.inf)
-        windows = sliding_window_view(padded, (kh, kw), axis=(-2, -1))[..., ::sh, ::sw, :, :][..., :out_h, :out_w, :, :]
-        flat = windows.reshape(windows.shape[:-2] + (kh * kw,))
-        self._argmax = flat.argmax(axis=-1)
-        self.value = np.take_along_axis(flat, self._argmax[..., None], axis=-1)[..., 0]
+        geometry = pooling_geometry(x.shape[-2:], self.size, self.stride)
+        taps = windows(pad_matrices(x, geometry.pad, fill=-np.inf), geometry.out_shape, self.size, self.stride)
+        # the winner's tap in each window (row-major, first of equals), then its value by one flat gather
+        winners = taps.argmax(axis=-1)
+        values = np.take(taps, winners + row_starts(winners.size, taps.shape[-1]).reshape(winners.shape))
+        self._argmax = winners.reshape(x.shape[:-2] + geometry.out_shape)
+        self.value = values.reshape(self._argmax.shape)
 
     def vjp(self, parent_index, grad):
         # Route each output's gradient to the input pixel that won its window;
         # bincount adds up pixels that won several (overlapping) windows.
         x = self.parents[0].value
-        (kh, kw), (sh, sw) = self.size, self.stride
-        height, width = x.shape[-2:]
-        out_h, out_w = grad.shape[-2:]
-        rows = np.arange(out_h)[:, None] * sh + self._argmax // kw - kh // 2
-        cols = np.arange(out_w)[None, :] * sw + self._argmax % kw - kw // 2
-        index = rows * width + cols
-        if x.ndim > 2:  # a batch (or a fused plan's stack of them): each matrix's pixels come after the last's
-            matrices = int(np.prod(x.shape[:-2]))
-            index = index + (np.arange(matrices) * (height * width)).reshape(x.shape[:-2] + (1, 1))
+        geometry = pooling_geometry(x.shape[-2:], self.size, self.stride)
+        pixels = x.shape[-2] * x.shape[-1]
+        winners = self._argmax.reshape(-1, geometry.out_shape[0] * geometry.out_shape[1])
+        won = np.take(geometry.pixel_of_tap, winners + geometry.tap_starts)  # each matrix's own pixel numbers
+        index = won + row_starts(len(won), pixels)[:, None]  # then each matrix's pixels after the last's
         flat = np.bincount(index.ravel(), weights=grad.ravel(), minlength=x.size)
         return flat.reshape(x.shape).astype(grad.dtype, copy=False)
+
+
+PoolingGeometry = namedtuple("PoolingGeometry", "out_shape pad pixel_of_tap tap_starts")
+
+
+@lru_cache(maxsize=128)
+def pooling_geometry(shape, size, stride):
+    """Where MaxPooling's windows lie on a (height, width) input: see the class docstring.
+
+    ``pixel_of_tap`` numbers, for every output pixel's every tap, the input pixel it reads; a tap
+    in the padding (-inf, so it never wins unless the whole window is -inf) names the window's
+    centre instead, which is always inside. ``tap_starts`` is where each output pixel's taps begin.
+    """
+    (height, width), (kh, kw), (sh, sw) = shape, size, stride
+    out_h, out_w = -(-height // sh), -(-width // sw)
+    top, left = kh // 2, kw // 2
+    bottom = max(0, (out_h - 1) * sh + kh - top - height)
+    right = max(0, (out_w - 1) * sw + kw - left - width)
+    i, j = np.arange(out_h)[:, None, None, None], np.arange(out_w)[None, :, None, None]  # output pixel
+    k, l = np.arange(kh)[None, None, :, None], np.arange(kw)[None, None, None, :]  # tap
+    rows, cols = np.broadcast_arrays(i * sh + k - top, j * sw + l - left)
+    centre = np.broadcast_to(i * sh * width + j * sw, rows.shape)
+    inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+    pixel_of_tap = np.where(inside, rows * width + cols, centre).ravel()
+    tap_starts = np.arange(out_h * out_w) * (kh * kw)
+    for array in (pixel_of_tap, tap_starts):
+        array.flags.writeable = False
+    return PoolingGeometry((out_h, out_w), ((top, bottom), (left, right)), pixel_of_tap, tap_starts)
 
 
 def _pair(field, value):

@@ -66,19 +66,20 @@ class CrossEntropyWithSoftMax(LossFunction):
     def replay(self):
         logits, labels = self.parents[0].value, self.parents[1].value
         # log(softmax(x)) as x - max - log(sum(exp(x - max))): finite for any finite logits, where
-        # log(softmax(x)) would give log(0) = -inf. Both are kept for the backward pass.
+        # log(softmax(x)) would give log(0) = -inf. Both are kept for the backward pass, the log negated
+        # once here rather than in the value and again in the labels' gradient.
         shifted = logits - logits.max(axis=(-2, -1), keepdims=True)
         exps = np.exp(shifted)
         totals = per_sample_sum(exps)
         self._probabilities = exps / totals
-        self._log_probabilities = shifted - np.log(totals)
-        self.value = -per_sample_sum(labels * self._log_probabilities)
+        self._negative_log_probabilities = np.log(totals) - shifted
+        self.value = per_sample_sum(labels * self._negative_log_probabilities)
 
     def vjp(self, parent_index, grad):
         labels = self.parents[1].value
         if parent_index == 0:
             return grad * (self._probabilities * per_sample_sum(labels) - labels)
-        return grad * -self._log_probabilities
+        return grad * self._negative_log_probabilities
 
 
 @register_node_type

@@ -47,9 +47,9 @@ def grad_right(a, b, grad):
     if b.ndim == 2 and grad.ndim == 3:
         batch, n, m = grad.shape
         return a.reshape(batch * n, a.shape[2]).T @ grad.reshape(batch * n, m)
+    if a.ndim == 2 and grad.ndim == 3 and grad.shape[2] == 1 and len(grad) > 1:
+        # B columns: rows of one (B, n) matrix, times a
+        return (grad.reshape(len(grad), -1) @ a).reshape(len(grad), a.shape[1], 1)
     if a.ndim == 2:
-        batch, n, m = grad.shape if grad.ndim == 3 else (0, 0, 0)
-        if m == 1 and batch > 1:
-            return (grad.reshape(batch, n) @ a).reshape(batch, a.shape[1], 1)
         return matmul(a.T, grad)
     return matmul(np.swapaxes(a, -1, -2), grad)

@@ -6,15 +6,13 @@ own, the classic im2col: the image's windows laid out once as rows, all the laye
 kernels applied to them by one matrix product, forward and backward.
 """
 
-import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-
 from ..core.fusion import SHARED, STACKED_LEAVES, register_group_reader, register_stacked_kernel
 from .activation import Logistic, ReLU, Tanh
 from .arithmetic import Add, MatMul, Multiply, ScalarMultiply
 from .conv import Convolve, MaxPooling, pad_matrices, same_padding
 from .products import grad_left, grad_right, matmul
 from .shape import Concat
+from .windows import add_back, windows
 
 
 class _Held:
@@ -27,7 +25,11 @@ class _Held:
 
 
 class OwnOperator:
-    """The operator's own compute and vjp, run once on the stacked arrays."""
+    """The operator's own compute and vjp, run once on the stacked arrays.
+
+    By its ``replay`` where it has one: every member passed the operator's shape checks on the
+    plan's first walk, and the stacked arrays broadcast as the members' values do.
+    """
 
     def accepts(self, slot_kinds):
         return True
@@ -35,7 +37,7 @@ class OwnOperator:
     def forward(self, group, values):
         proxy = group.proxy
         proxy.parents = [_Held(value) for value in values]
-        proxy.compute()
+        (proxy.replay or proxy.compute)()
         return proxy.value
 
     def vjp(self, group, slot, grad):
@@ -84,9 +86,9 @@ class ConvolveKernel:
     def forward(self, group, values):
         image, kernels = values
         kh, kw = kernels.shape[-2:]
-        windows = sliding_window_view(pad_matrices(image, same_padding(kh, kw)), (kh, kw), axis=(-2, -1))
+        taps = windows(pad_matrices(image, same_padding(kh, kw)), image.shape[-2:], (kh, kw), (1, 1))
         # One row per output pixel of every sample (the one copy), one row per kernel.
-        columns = group.saved["columns"] = windows.reshape(-1, kh * kw)
+        columns = group.saved["columns"] = taps.reshape(-1, kh * kw)
         kernel_rows = group.saved["kernel_rows"] = kernels.reshape(group.size, kh * kw)
         return (kernel_rows @ columns.T).reshape(group.size, *image.shape)
 
@@ -96,14 +98,11 @@ class ConvolveKernel:
             return flat_grad @ group.saved["columns"]
         image = group.members[0].parents[0].value
         kh, kw = group.members[0].parents[1].value.shape
-        window_grads = (flat_grad.T @ group.saved["kernel_rows"]).reshape(*image.shape, kh, kw)
-        # Each window entry's gradient goes back to the pixel it was read from (col2im): kh * kw shifted adds.
+        window_grads = flat_grad.T @ group.saved["kernel_rows"]
+        # Each window entry's gradient goes back to the pixel it was read from (col2im).
         (top, _), (left, _) = same_padding(kh, kw)
         height, width = image.shape[-2:]
-        padded = np.zeros(image.shape[:-2] + (height + kh - 1, width + kw - 1), dtype=grad.dtype)
-        for k in range(kh):
-            for l in range(kw):
-                padded[..., k : k + height, l : l + width] += window_grads[..., k, l]
+        padded = add_back(window_grads, image.shape[:-2] + (height + kh - 1, width + kw - 1), (kh, kw), (1, 1))
         return padded[..., top : top + height, left : left + width]
 
 

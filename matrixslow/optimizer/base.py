@@ -67,13 +67,7 @@ class Optimizer:
         for node, gradient in gradients.items():
             accumulated = self.acc_gradient.get(node)
             if accumulated is None:
-                # own storage: it is added to in place
-                accumulated = storage.get(node)
-                if accumulated is None:
-                    self.acc_gradient[node] = np.array(gradient)
-                else:
-                    np.copyto(accumulated, gradient)
-                    self.acc_gradient[node] = accumulated
+                self.acc_gradient[node] = _own_copy(gradient, storage.get(node))
             else:
                 accumulated += gradient
         value = self.target.value
@@ -245,6 +239,14 @@ class Optimizer:
         if spare is None:
             spare = self._spares[node] = np.empty_like(like)
         return spare
+
+
+def _own_copy(gradient, storage):
+    """``gradient`` in an array of the optimizer's own (``storage`` when given), as sums are added in place."""
+    if storage is None:
+        return np.array(gradient)
+    np.copyto(storage, gradient)
+    return storage
 
 
 def _check_positive(optimizer, field, value):
