@@ -39,7 +39,7 @@ class NumpyMLP:
             z = activations[-1] @ w + b
             pre_activations.append(z)
             if i < len(self.weights) - 1:
-                activations.append(np.where(z > 0, z, 0.1 * z))
+                activations.append(np.maximum(z, 0.1 * z))  # leaky ReLU, written as matrixslow's ReLU computes it
         logits = pre_activations[-1]
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_prob = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))

@@ -18,7 +18,7 @@ SLOPE = 0.1  # matrixslow's ReLU is leaky with slope 0.1
 
 
 def leaky_relu(z):
-    return np.where(z > 0, z, SLOPE * z)
+    return np.maximum(z, SLOPE * z)  # z where z > 0, else SLOPE * z, written as matrixslow's ReLU computes it
 
 
 def leaky_relu_slope(z):

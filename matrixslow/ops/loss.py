@@ -66,19 +66,18 @@ class CrossEntropyWithSoftMax(LossFunction):
     def replay(self):
         logits, labels = self.parents[0].value, self.parents[1].value
         # log(softmax(x)) as x - max - log(sum(exp(x - max))): finite for any finite logits, where
-        # log(softmax(x)) would give log(0) = -inf. Both are kept for the backward pass, the log negated
-        # once here rather than in the value and again in the labels' gradient.
+        # log(softmax(x)) would give log(0) = -inf. The exps, their sums and the log (negated once here
+        # rather than in the value and again in the labels' gradient) are kept for the backward pass.
         shifted = logits - logits.max(axis=(-2, -1), keepdims=True)
-        exps = np.exp(shifted)
-        totals = per_sample_sum(exps)
-        self._probabilities = exps / totals
-        self._negative_log_probabilities = np.log(totals) - shifted
+        self._exps = np.exp(shifted)
+        self._totals = per_sample_sum(self._exps)
+        self._negative_log_probabilities = np.log(self._totals) - shifted
         self.value = per_sample_sum(labels * self._negative_log_probabilities)
 
     def vjp(self, parent_index, grad):
         labels = self.parents[1].value
-        if parent_index == 0:
-            return grad * (self._probabilities * per_sample_sum(labels) - labels)
+        if parent_index == 0:  # softmax * sum(labels) - labels, the division done on one number per sample
+            return grad * (self._exps * (per_sample_sum(labels) / self._totals) - labels)
         return grad * self._negative_log_probabilities
 
 

@@ -35,6 +35,19 @@ def test_relu_keeps_a_tenth_of_negative_inputs_and_zero_stays_zero(graph):
     np.testing.assert_array_equal(ops.ReLU(x).forward(), [[-0.2, 0.0, 3.0]])
 
 
+@pytest.mark.parametrize("slope", [0.1, 1e-3, 1.0, 0.0, -0.5, 2.0])
+def test_relu_is_x_where_positive_else_slope_times_x_at_every_special_value(graph, slope):
+    special = [-np.inf, -1e308, -3.0, -1e-320, -0.0, 0.0, 1e-320, 2.5, 1e308, np.inf, np.nan]
+    x_value = np.array([special])
+    x = Variable(x_value.shape, trainable=False)
+    x.set_value(x_value)
+    with np.errstate(all="ignore"):  # 0 * inf and 2 * 1e308 warn, as they should
+        result = ops.ReLU(x, nslope=slope).forward()
+        expected = np.where(x_value > 0.0, x_value, slope * x_value)
+    np.testing.assert_array_equal(result, expected)  # NaN where NaN
+    assert np.array_equal(np.signbit(result), np.signbit(expected))  # -0.0 stays -0.0
+
+
 def test_step_is_one_at_zero(graph):
     x = Variable((1, 3), trainable=False)
     x.set_value(np.array([[-1e-300, 0.0, 1e-300]]))
