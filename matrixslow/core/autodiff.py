@@ -6,6 +6,7 @@ unrolled over thousands of steps never meets Python's recursion limit.
 
 import numpy as np
 
+from .batching import sum_over_batch
 from .errors import GraphError, ShapeError
 from .plan import Plan
 
@@ -156,7 +157,7 @@ def _fit_to_parent(node, index, grad):
     """
     parent = node.parents[index].value
     if grad.ndim == 3 and parent.ndim == 2:
-        grad = grad.sum(axis=0)
+        grad = sum_over_batch(grad)
     if grad.shape != parent.shape:
         raise RuntimeError(
             f"{node.describe()} returned a gradient of shape {grad.shape} for parent {index} of shape {parent.shape}"

@@ -1,4 +1,6 @@
-"""Shaping arrays of samples into the batch a Variable takes."""
+"""Shaping arrays of samples into the batch a Variable takes, and summing a batch of gradients."""
+
+from functools import lru_cache
 
 import numpy as np
 
@@ -23,3 +25,24 @@ def as_batch(node, samples, source):
             f"{rows * cols} values, such as (N, {rows * cols}) or (N, {rows}, {cols})"
         )
     return samples.reshape(len(samples), rows, cols)
+
+
+def sum_over_batch(grads):
+    """A batch of gradients (B, r, c) summed to one (r, c): a shared parent's gradient.
+
+    As a vector of ones times the (B, r * c) matrix of samples: one BLAS call, where NumPy's sum
+    over the leading axis loops in C over the small matrices (2-3x slower at 256 samples).
+    """
+    if len(grads) == 1:
+        return grads[0]
+    if grads.dtype.kind != "f":
+        return grads.sum(axis=0)
+    return (ones_vector(len(grads), grads.dtype) @ grads.reshape(len(grads), -1)).reshape(grads.shape[1:])
+
+
+@lru_cache(maxsize=64)
+def ones_vector(length, dtype):
+    """A read-only vector of ``length`` ones, shared: sums as products (``sum_over_batch``, ``per_sample_sum``)."""
+    ones = np.ones(length, dtype)
+    ones.flags.writeable = False
+    return ones

@@ -17,6 +17,7 @@ import os
 
 import numpy as np
 
+from .batching import sum_over_batch
 from .fusion import find_groups, group_read
 
 INTERPRETER_VARIABLE = "MATRIXSLOW_INTERPRETER"
@@ -107,8 +108,8 @@ class Plan:
             node.grad = grad
             for index, parent, parent_ndim in edges:
                 parent_grad = node.vjp(index, grad)
-                if parent_grad.ndim != parent_ndim:  # a shared parent: the sum over the batch (of one: its only row)
-                    parent_grad = parent_grad[0] if len(parent_grad) == 1 else parent_grad.sum(axis=0)
+                if parent_grad.ndim != parent_ndim:  # a shared parent: the sum over the batch
+                    parent_grad = sum_over_batch(parent_grad)
                 previous = grads.get(parent)
                 # A new array, never "+=": an operator may hand the same array to several parents.
                 grads[parent] = parent_grad if previous is None else previous + parent_grad
