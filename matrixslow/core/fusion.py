@@ -17,6 +17,8 @@ import copy
 
 import numpy as np
 
+from .identity import each_is
+
 # operator type -> stacked kernel (see ops/stacked.py); only these types are fused.
 STACKED_KERNELS = {}
 # operator type -> reader of a whole group (Concat of every member of one group, in order)
@@ -141,7 +143,7 @@ class Group:
 
     def fresh(self):
         """Do the members still hold the rows of this group's last value (nobody recomputed or reset them)?"""
-        return self._views is not None and _each_is([member.value for member in self.members], self._views)
+        return self._views is not None and each_is([member.value for member in self.members], self._views)
 
     def forward(self):
         if self.fresh():
@@ -180,7 +182,7 @@ class Group:
         # The group that read this one may have handed over its gradient stacked: used as it is when every
         # member's entry is still its row (nothing else added to them), else the rows are stacked again.
         sent = stacked_grads.get(self)
-        if sent is not None and _each_is(parts, sent[1]):
+        if sent is not None and each_is(parts, sent[1]):
             grad = sent[0]
         else:
             grad = np.array(
@@ -218,14 +220,6 @@ class Group:
         if extra:
             grad = grad.sum(axis=tuple(range(1, 1 + extra)))
         return grad.reshape((self.size, *member_shape)) if grad.shape[1:] != member_shape else grad
-
-
-def _each_is(items, others):
-    """Is every item the very object at its place in ``others``? (A loop: cheaper than all() over a generator.)"""
-    for item, other in zip(items, others, strict=True):  # noqa: SIM110
-        if item is not other:
-            return False
-    return True
 
 
 def _summed_to(grad, ndim):

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..core.registry import register_node_type
 from .base import Operator
-from .windows import row_starts, windows
+from .windows import row_starts, tap_positions, windows
 
 
 def pad_matrices(x, pad, fill=0.0):
@@ -149,12 +149,13 @@ def pooling_geometry(shape, size, stride):
     top, left = kh // 2, kw // 2
     bottom = max(0, (out_h - 1) * sh + kh - top - height)
     right = max(0, (out_w - 1) * sw + kw - left - width)
-    i, j = np.arange(out_h)[:, None, None, None], np.arange(out_w)[None, :, None, None]  # output pixel
-    k, l = np.arange(kh)[None, None, :, None], np.arange(kw)[None, None, None, :]  # tap
-    rows, cols = np.broadcast_arrays(i * sh + k - top, j * sw + l - left)
-    centre = np.broadcast_to(i * sh * width + j * sw, rows.shape)
+    # the taps forward gathered from the padded matrix, moved back to the input's own pixels
+    padded_width = left + width + right
+    positions = tap_positions((out_h, out_w), size, stride, padded_width)
+    rows, cols = positions // padded_width - top, positions % padded_width - left
+    centres = (np.arange(out_h)[:, None] * sh * width + np.arange(out_w)[None, :] * sw).ravel()
     inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
-    pixel_of_tap = np.where(inside, rows * width + cols, centre).ravel()
+    pixel_of_tap = np.where(inside, rows * width + cols, np.repeat(centres, kh * kw))
     tap_starts = np.arange(out_h * out_w) * (kh * kw)
     for array in (pixel_of_tap, tap_starts):
         array.flags.writeable = False

@@ -9,6 +9,8 @@ call of the same rule moves them all, element by element the same arithmetic.
 
 import numpy as np
 
+from ..core.identity import each_is
+
 
 class Packed:
     """The variables ``nodes``, their values moved into one flat array (each ``node.value`` a view of it)."""
@@ -31,12 +33,7 @@ class Packed:
 
     def intact(self, nodes):
         """Still the same variables, each still holding its view (nothing set a new value since)?"""
-        if nodes != self.nodes:
-            return False
-        for node, view in zip(self.nodes, self.views, strict=True):  # noqa: SIM110 (a loop: all() costs a generator)
-            if node.value is not view:
-                return False
-        return True
+        return nodes == self.nodes and each_is([node.value for node in self.nodes], self.views)
 
     def gradient_views(self):
         """{node: its view of the flat gradient}: the optimizer sums a step's gradients there, so gather copies none."""
@@ -81,10 +78,7 @@ class Packed:
         known = self._slot_views.get(id(entries))
         if known is None or entries.get(self) is not known[0]:
             return False
-        for node, view in zip(self.nodes, known[1], strict=True):  # noqa: SIM110 (runs every update; no generator)
-            if entries.get(node) is not view:
-                return False
-        return True
+        return each_is([entries.get(node) for node in self.nodes], known[1])
 
     def bind_slots(self, slots):
         """After a flat update: each variable's entry in each slot is its view of the flat entry."""
