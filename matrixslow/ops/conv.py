@@ -7,7 +7,7 @@ import numpy as np
 
 from ..core.registry import register_node_type
 from .base import Operator
-from .windows import row_starts, tap_positions, windows
+from .windows import row_starts
 
 
 def pad_matrices(x, pad, fill=0.0):
@@ -100,7 +100,8 @@ class MaxPooling(Operator):
 
     As in the book, the window of output (r, c) is centred on input pixel
     (r * stride_h, c * stride_w) and clipped at the borders, so the output has
-    ceil(H / stride_h) x ceil(W / stride_w) pixels.
+    ceil(H / stride_h) x ceil(W / stride_w) pixels. A tie goes to the window's
+    first pixel in row order, as the book's ``np.argmax`` did.
     """
 
     def __init__(self, *parents, size, stride, **kargs):
@@ -113,12 +114,14 @@ class MaxPooling(Operator):
         self.expect_parents(1)
         x = self.parents[0].value
         geometry = pooling_geometry(x.shape[-2:], self.size, self.stride)
-        taps = windows(pad_matrices(x, geometry.pad, fill=-np.inf), geometry.out_shape, self.size, self.stride)
-        # the winner's tap in each window (row-major, first of equals), then its value by one flat gather
-        winners = taps.argmax(axis=-1)
-        values = np.take(taps, winners + row_starts(winners.size, taps.shape[-1]).reshape(winners.shape))
-        self._argmax = winners.reshape(x.shape[:-2] + geometry.out_shape)
-        self.value = values.reshape(self._argmax.shape)
+        # Tap-major, (taps, output pixels, matrices): the max over taps is then an elementwise maximum of
+        # whole rows, with none of the data-dependent branching of an argmax over each short window.
+        taps = np.take(x.reshape(-1, x.shape[-2] * x.shape[-1]).T, geometry.reads, axis=0)
+        maxima = taps.max(axis=0)
+        winners = first_winners(taps, maxima)
+        out_shape = x.shape[:-2] + geometry.out_shape
+        self._argmax = winners.T.reshape(out_shape)
+        self.value = maxima.T.reshape(out_shape)
 
     def vjp(self, parent_index, grad):
         # Route each output's gradient to the input pixel that won its window;
@@ -127,39 +130,62 @@ class MaxPooling(Operator):
         geometry = pooling_geometry(x.shape[-2:], self.size, self.stride)
         pixels = x.shape[-2] * x.shape[-1]
         winners = self._argmax.reshape(-1, geometry.out_shape[0] * geometry.out_shape[1])
-        won = np.take(geometry.pixel_of_tap, winners + geometry.tap_starts)  # each matrix's own pixel numbers
+        won = np.take(geometry.reads, winners * winners.shape[1] + geometry.pixel_numbers)  # in each matrix
         index = won + row_starts(len(won), pixels)[:, None]  # then each matrix's pixels after the last's
         flat = np.bincount(index.ravel(), weights=grad.ravel(), minlength=x.size)
         return flat.reshape(x.shape).astype(grad.dtype, copy=False)
 
 
-PoolingGeometry = namedtuple("PoolingGeometry", "out_shape pad pixel_of_tap tap_starts")
+def first_winners(taps, maxima):
+    """For each window (axis 0 of ``taps`` its taps), the first tap that holds its maximum.
+
+    Branch-free: tap t of T scores 2 ** (T - 1 - t) when it equals the maximum, the scores are summed
+    by one matrix product, and the first winner is then the highest set bit, read off by ``frexp``. Exact
+    while the sum fits float64's 53-bit mantissa; beyond that, or with a NaN (equal to nothing), argmax.
+    """
+    count = len(taps)
+    if count <= 52:
+        flat = (taps == maxima).reshape(count, -1)
+        scores = _tap_scores(count, np.float32 if taps.dtype == np.float32 and count <= 24 else np.float64) @ flat
+        if scores.all():
+            return (count - np.frexp(scores)[1]).reshape(maxima.shape)
+    return taps.argmax(axis=0)
+
+
+@lru_cache(maxsize=64)
+def _tap_scores(count, dtype):
+    scores = (2.0 ** np.arange(count - 1, -1, -1)).astype(dtype)
+    scores.flags.writeable = False
+    return scores
+
+
+PoolingGeometry = namedtuple("PoolingGeometry", "out_shape reads pixel_numbers")
 
 
 @lru_cache(maxsize=128)
 def pooling_geometry(shape, size, stride):
     """Where MaxPooling's windows lie on a (height, width) input: see the class docstring.
 
-    ``pixel_of_tap`` numbers, for every output pixel's every tap, the input pixel it reads; a tap
-    in the padding (-inf, so it never wins unless the whole window is -inf) names the window's
-    centre instead, which is always inside. ``tap_starts`` is where each output pixel's taps begin.
+    ``reads[t, p]`` is the input pixel that tap t of output pixel p reads (row-major, tap-major). A tap
+    outside the matrix reads the window's first pixel inside instead, the one a tie would pick anyway:
+    a repeat changes neither the maximum nor which pixel wins it, and no padding is needed. The first
+    pixel inside always exists, as the window's centre lies inside. ``pixel_numbers`` is 0, 1, ... P - 1.
     """
     (height, width), (kh, kw), (sh, sw) = shape, size, stride
     out_h, out_w = -(-height // sh), -(-width // sw)
     top, left = kh // 2, kw // 2
-    bottom = max(0, (out_h - 1) * sh + kh - top - height)
-    right = max(0, (out_w - 1) * sw + kw - left - width)
-    # the taps forward gathered from the padded matrix, moved back to the input's own pixels
-    padded_width = left + width + right
-    positions = tap_positions((out_h, out_w), size, stride, padded_width)
-    rows, cols = positions // padded_width - top, positions % padded_width - left
-    centres = (np.arange(out_h)[:, None] * sh * width + np.arange(out_w)[None, :] * sw).ravel()
+    rows = np.arange(out_h)[:, None, None, None] * sh + np.arange(kh)[None, None, :, None] - top
+    cols = np.arange(out_w)[None, :, None, None] * sw + np.arange(kw)[None, None, None, :] - left
+    rows, cols = np.broadcast_arrays(rows, cols)
+    rows, cols = rows.reshape(out_h * out_w, kh * kw), cols.reshape(out_h * out_w, kh * kw)
     inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
-    pixel_of_tap = np.where(inside, rows * width + cols, np.repeat(centres, kh * kw))
-    tap_starts = np.arange(out_h * out_w) * (kh * kw)
-    for array in (pixel_of_tap, tap_starts):
+    pixels = rows * width + cols
+    first_inside = pixels[np.arange(len(pixels)), inside.argmax(axis=1)]
+    reads = np.ascontiguousarray(np.where(inside, pixels, first_inside[:, None]).T)
+    pixel_numbers = np.arange(out_h * out_w)
+    for array in (reads, pixel_numbers):
         array.flags.writeable = False
-    return PoolingGeometry((out_h, out_w), ((top, bottom), (left, right)), pixel_of_tap, tap_starts)
+    return PoolingGeometry((out_h, out_w), reads, pixel_numbers)
 
 
 def _pair(field, value):

@@ -5,7 +5,8 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 from matrixslow import ops
-from matrixslow.core import Variable
+from matrixslow.core import Graph, Variable
+from matrixslow.ops.conv import first_winners
 from matrixslow.ops.windows import add_back, windows
 
 GEOMETRIES = [  # (padded shape, kernel, stride)
@@ -76,3 +77,57 @@ def test_max_pooling_of_an_all_minus_infinity_window_sends_its_gradient_inside_t
     assert value[0, 0] == -np.inf and value[1, 1] == 5.0
     assert grad.shape == (3, 3) and grad.sum() == value.size  # every output's gradient lands on a real pixel
     assert grad[0, 0] == 1.0  # the -inf window's: on its centre
+
+
+def ms_graph(dtype):
+    return Graph(dtype=dtype)
+
+
+def loop_pooling_with_gradient(x, size, stride):
+    """The book's pooling by loops: each clipped window's max, and a 1 on its first maximum in row order."""
+    (kh, kw), (sh, sw) = size, stride
+    out_h, out_w = -(-x.shape[0] // sh), -(-x.shape[1] // sw)
+    value, grad = np.empty((out_h, out_w)), np.zeros(x.shape)
+    for r in range(out_h):
+        for c in range(out_w):
+            top, left = max(r * sh - kh // 2, 0), max(c * sw - kw // 2, 0)
+            window = x[top : r * sh - kh // 2 + kh, left : c * sw - kw // 2 + kw]
+            where = np.argmax(window)
+            value[r, c] = window.flat[where]
+            grad[top + where // window.shape[1], left + where % window.shape[1]] += 1.0
+    return value, grad
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    ("shape", "size", "stride"),
+    [((8, 8), (3, 3), (2, 2)), ((4, 4), (3, 3), (2, 2)), ((7, 5), (2, 4), (3, 1)), ((9, 9), (8, 8), (2, 2)),
+     ((6, 6), (5, 5), (1, 1)), ((3, 10), (1, 1), (1, 2))],
+)  # fmt: skip
+def test_max_pooling_picks_the_first_maximum_of_each_window_as_loops_over_it_do(shape, size, stride, dtype):
+    # Few distinct values, so most windows hold ties; the (8, 8) window has 64 taps, past the
+    # 52 that the branch-free first winner covers, and (5, 5) holds 25, past float32's exact 24.
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        x_value = rng.integers(-2, 3, size=shape).astype(dtype)
+        with ms_graph(dtype):
+            value, grad = pooled_with_gradient(x_value, size, stride)
+        expected_value, expected_grad = loop_pooling_with_gradient(x_value, size, stride)
+        np.testing.assert_array_equal(value, expected_value)
+        np.testing.assert_array_equal(grad, expected_grad)
+        assert value.dtype == grad.dtype == dtype
+
+
+def test_max_pooling_with_nan_still_routes_every_gradient_to_a_pixel_of_its_window(graph):
+    x_value = np.arange(16.0).reshape(4, 4)
+    x_value[0, 1] = np.nan
+    value, grad = pooled_with_gradient(x_value)
+    assert np.isnan(value[0, 0]) and value[1, 1] == 15.0
+    assert grad[0, 1] == 2.0 and grad.sum() == value.size  # the NaN won both windows it lies in, as argmax would
+
+
+def test_first_winners_matches_argmax_on_ties_in_every_position():
+    taps = np.zeros((9, 9))
+    taps[np.arange(9), np.arange(9)] = 1.0  # window j's maximum at tap j alone
+    taps[:, 4] = 1.0  # window 4: all tied
+    np.testing.assert_array_equal(first_winners(taps, taps.max(axis=0)), taps.argmax(axis=0))
