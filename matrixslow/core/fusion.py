@@ -162,8 +162,10 @@ class Group:
         for slot, kind in enumerate(self.slot_kinds):
             if kind == SHARED:
                 values.append(self.members[0].parents[slot].value)
-            elif kind == STACKED_GROUP and self.parent_groups[slot].fresh():
-                values.append(self.padded(self.parent_groups[slot].value))  # already stacked: no copy
+            elif kind == STACKED_GROUP:
+                # Already stacked, no copy: the parent group ran earlier in this same plan walk, so its
+                # members hold its rows (a group's forward leaves it fresh, and no step between changes them).
+                values.append(self.padded(self.parent_groups[slot].value))
             else:
                 # np.array of same-shaped arrays is np.stack, at a quarter of its Python overhead
                 values.append(self.padded(np.array([parent.value for parent in self.parents_in_slot(slot)])))

@@ -86,19 +86,23 @@ class ConvolveKernel:
     def forward(self, group, values):
         image, kernels = values
         kh, kw = kernels.shape[-2:]
+        # (taps, pixels, samples): one column per output pixel of every sample (the one copy), one row per kernel
         taps = windows(pad_matrices(image, same_padding(kh, kw)), image.shape[-2:], (kh, kw), (1, 1))
-        # One row per output pixel of every sample (the one copy), one row per kernel.
-        columns = group.saved["columns"] = taps.reshape(-1, kh * kw)
+        columns = group.saved["columns"] = taps.reshape(kh * kw, -1)
         kernel_rows = group.saved["kernel_rows"] = kernels.reshape(group.size, kh * kw)
-        return (kernel_rows @ columns.T).reshape(group.size, *image.shape)
+        pixels = image.shape[-2] * image.shape[-1]
+        by_pixel = (kernel_rows @ columns).reshape(group.size, pixels, -1)
+        return by_pixel.transpose(0, 2, 1).reshape(group.size, *image.shape)
 
     def vjp(self, group, slot, grad):
-        flat_grad = grad.reshape(group.size, -1)
-        if slot == 1:  # kernel entry (k, l) met window entry (k, l) at every output pixel
-            return flat_grad @ group.saved["columns"]
         image = group.members[0].parents[0].value
+        pixels = image.shape[-2] * image.shape[-1]
+        # the gradient laid out as the columns are: (kernel, pixel, sample)
+        by_pixel = grad.reshape(group.size, -1, pixels).transpose(0, 2, 1).reshape(group.size, -1)
+        if slot == 1:  # kernel entry (k, l) met window entry (k, l) at every output pixel
+            return by_pixel @ group.saved["columns"].T
         kh, kw = group.members[0].parents[1].value.shape
-        window_grads = flat_grad.T @ group.saved["kernel_rows"]
+        window_grads = group.saved["kernel_rows"].T @ by_pixel
         # Each window entry's gradient goes back to the pixel it was read from (col2im).
         (top, _), (left, _) = same_padding(kh, kw)
         height, width = image.shape[-2:]

@@ -22,11 +22,12 @@ def output_shape(padded_shape, kernel, stride):
 
 
 @pytest.mark.parametrize(("shape", "kernel", "stride"), GEOMETRIES)
-def test_windows_lay_out_each_output_pixels_taps_as_sliding_window_view_does(shape, kernel, stride):
+def test_windows_lay_out_sliding_window_views_taps_tap_major(shape, kernel, stride):
     padded = np.random.default_rng(0).random(shape)
     out = output_shape(shape, kernel, stride)
     expected = sliding_window_view(padded, kernel, axis=(-2, -1))[..., :: stride[0], :: stride[1], :, :]
-    expected = expected.reshape(shape[:-2] + (out[0] * out[1], kernel[0] * kernel[1]))
+    # (matrices, pixel, tap) -> tap-major (tap, pixel, matrices)
+    expected = expected.reshape(-1, out[0] * out[1], kernel[0] * kernel[1]).transpose(2, 1, 0)
     np.testing.assert_array_equal(windows(padded, out, kernel, stride), expected)
 
 
@@ -35,14 +36,15 @@ def test_add_back_is_the_adjoint_of_windows(shape, kernel, stride):
     rng = np.random.default_rng(1)
     padded = rng.random(shape)
     out = output_shape(shape, kernel, stride)
-    taps = rng.random(shape[:-2] + (out[0] * out[1], kernel[0] * kernel[1]))
+    matrices = int(np.prod(shape[:-2]))
+    taps = rng.random((kernel[0] * kernel[1], out[0] * out[1], matrices))
     # <windows(x), t> == <x, add_back(t)>: every tap's value lands on the pixel it was read from
     np.testing.assert_allclose(
         np.sum(windows(padded, out, kernel, stride) * taps), np.sum(padded * add_back(taps, shape, kernel, stride))
     )
     # and it is the sum of one shifted add per tap
     expected = np.zeros(shape)
-    grid = taps.reshape(shape[:-2] + out + kernel)
+    grid = taps.transpose(2, 1, 0).reshape(shape[:-2] + out + kernel)
     for k in range(kernel[0]):
         for l in range(kernel[1]):
             rows = slice(k, k + stride[0] * (out[0] - 1) + 1, stride[0])
@@ -52,7 +54,7 @@ def test_add_back_is_the_adjoint_of_windows(shape, kernel, stride):
 
 
 def test_add_back_keeps_float32(graph):
-    taps = np.ones((2, 16, 9), dtype=np.float32)
+    taps = np.ones((9, 16, 2), dtype=np.float32)
     assert add_back(taps, (2, 6, 6), (3, 3), (1, 1)).dtype == np.float32
 
 
