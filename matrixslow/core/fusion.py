@@ -137,6 +137,18 @@ class Group:
         self._slots_back_for = self._slots_back_list = None
         ranks = [parent.value.ndim for parent in members[0].parents]
         self.rank = max(ranks)  # stacked slots are padded to it, so they broadcast like the members' values
+        # How each slot's value is read, decided once (shapes are fixed for a plan): (kind, where, shape to
+        # pad to, or None when the stacked array already has the group's rank).
+        self._slot_reads = []
+        for slot, kind in enumerate(self.slot_kinds):
+            parent = members[0].parents[slot]
+            if kind == SHARED:
+                self._slot_reads.append((kind, parent, None))
+                continue
+            missing = self.rank - parent.value.ndim
+            shape = (self.size,) + (1,) * missing + parent.value.shape if missing else None
+            where = self.parent_groups[slot] if kind == STACKED_GROUP else self._slot_parents[slot]
+            self._slot_reads.append((kind, where, shape))
 
     def parents_in_slot(self, slot):
         return self._slot_parents[slot]
@@ -159,33 +171,27 @@ class Group:
 
     def _stacked_parent_values(self):
         values = []
-        for slot, kind in enumerate(self.slot_kinds):
+        for kind, where, shape in self._slot_reads:
             if kind == SHARED:
-                values.append(self.members[0].parents[slot].value)
-            elif kind == STACKED_GROUP:
-                # Already stacked, no copy: the parent group ran earlier in this same plan walk, so its
-                # members hold its rows (a group's forward leaves it fresh, and no step between changes them).
-                values.append(self.padded(self.parent_groups[slot].value))
-            else:
-                # np.array of same-shaped arrays is np.stack, at a quarter of its Python overhead
-                values.append(self.padded(np.array([parent.value for parent in self.parents_in_slot(slot)])))
+                values.append(where.value)
+                continue
+            # A parent group's value is already stacked, no copy: it ran earlier in this same plan walk, so its
+            # members hold its rows (a group's forward leaves it fresh, and no step between changes them).
+            # Leaves are stacked by np.array, which is np.stack of same-shaped arrays at a quarter of its overhead.
+            stacked = where.value if kind == STACKED_GROUP else np.array([parent.value for parent in where])
+            values.append(stacked if shape is None else stacked.reshape(shape))
         return values
-
-    def padded(self, stacked):
-        """A stacked array with 1-axes after the branch axis up to the group's rank, to broadcast as the members do."""
-        missing = self.rank + 1 - stacked.ndim
-        return stacked.reshape(stacked.shape[:1] + (1,) * missing + stacked.shape[1:]) if missing else stacked
 
     def backward(self, grads, on_path, stacked_grads, clear):
         """Backprop the members' gradients (from ``grads``) into their parents' entries of ``grads``."""
         parts = [grads.get(member) for member in self.members]
-        if all(part is None for part in parts):
-            return
         # The group that read this one may have handed over its gradient stacked: used as it is when every
         # member's entry is still its row (nothing else added to them), else the rows are stacked again.
         sent = stacked_grads.get(self)
         if sent is not None and each_is(parts, sent[1]):
             grad = sent[0]
+        elif all(part is None for part in parts):
+            return
         else:
             grad = np.array(
                 [np.zeros_like(m.value) if p is None else p for m, p in zip(self.members, parts, strict=True)]
@@ -201,7 +207,8 @@ class Group:
             rows = list(parent_grad)
             for parent, row, is_wanted in zip(parents, rows, wanted, strict=True):
                 if is_wanted:
-                    _add(grads, parent, row)
+                    previous = grads.get(parent)  # _add's, inlined: this runs for every branch of every slot
+                    grads[parent] = row if previous is None else previous + row
             if kind == STACKED_GROUP:
                 stacked_grads[self.parent_groups[slot]] = (parent_grad, rows)
 
