@@ -100,14 +100,8 @@ class Node:
         so the walk stops at nodes that are already empty.
         """
         self.value = None
-        if not recursive:
-            return
-        pending = list(self.children)
-        while pending:
-            node = pending.pop()
-            if node.value is not None:
-                node.value = None
-                pending.extend(node.children)
+        if recursive:
+            forget_computed_from([self])
 
     # -- backward ---------------------------------------------------------
     def backward(self, result):
@@ -135,3 +129,18 @@ class Node:
     def __repr__(self):
         shape = None if self.value is None else self.value.shape
         return f"<{self.describe()} value shape {shape}>"
+
+
+def forget_computed_from(nodes):
+    """Forget every value computed from any of ``nodes``, whose own values stay: one walk for them all.
+
+    After an update changed many variables in place, one walk does what a ``reset_value`` each
+    would, without walking again what the first walk emptied. It stops at nodes that are already
+    empty, as a node with a value has ancestors with values.
+    """
+    pending = [child for node in nodes for child in node.children]
+    while pending:
+        node = pending.pop()
+        if node.value is not None:
+            node.value = None
+            pending.extend(node.children)

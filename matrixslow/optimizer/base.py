@@ -5,7 +5,7 @@ import numpy as np
 from ..core.autodiff import backward
 from ..core.errors import GraphError, ShapeError
 from ..core.graph import Graph
-from ..core.node import Node
+from ..core.node import Node, forget_computed_from
 from ..core.scope import get_trainable_variables_from_graph
 from .packing import Packed
 
@@ -164,8 +164,7 @@ class Optimizer:
             np.divide(gradient, self.acc_no, out=gradient)
         self._update_one(packed, gradient)
         packed.bind_slots(slots)
-        for node in nodes:
-            node.changed_in_place()
+        forget_computed_from(nodes)  # each changed_in_place(), in one walk
         return True
 
     def _forget_packed(self, slots):

@@ -7,6 +7,7 @@ import pytest
 
 import matrixslow as ms
 from matrixslow.core import Graph, Variable
+from matrixslow.core.node import forget_computed_from
 from matrixslow.ops import Add, MatMul, ReLU
 
 
@@ -266,3 +267,26 @@ class TestEditingNodesTheBooksWay:
         assert [node.name for node in copy.nodes] == [node.name for node in graph.nodes]
         assert copy.get(w.name) is next(node for node in copy.nodes if node.name == w.name)
         Variable((1, 1), name=y.name, graph=copy)  # the popped name is free in the copy too
+
+
+def test_forget_computed_from_several_variables_is_each_ones_changed_in_place(graph):
+    def build():
+        a, b, c = (Variable((2, 2), init=False, trainable=True) for _ in range(3))
+        for variable, value in zip((a, b, c), (1.0, 2.0, 3.0), strict=True):
+            variable.set_value(np.full((2, 2), value))
+        ab = Add(a, b)  # shared by both variables walked
+        outputs = [ReLU(ab), MatMul(ab, a), ReLU(c)]  # c's branch must keep its value
+        for output in outputs:
+            output.forward()
+        return (a, b, c), [ab, *outputs]
+
+    with Graph():
+        (a, b, _), computed = build()
+        a.changed_in_place()
+        b.changed_in_place()
+        expected = [node.value is None for node in computed]
+    with Graph():
+        variables, computed = build()
+        forget_computed_from(variables[:2])
+        assert [node.value is None for node in computed] == expected == [True, True, True, False]
+        assert all(variable.value is not None for variable in variables)
