@@ -207,8 +207,7 @@ class Group:
             rows = list(parent_grad)
             for parent, row, is_wanted in zip(parents, rows, wanted, strict=True):
                 if is_wanted:
-                    previous = grads.get(parent)  # _add's, inlined: this runs for every branch of every slot
-                    grads[parent] = row if previous is None else previous + row
+                    _add(grads, parent, row)
             if kind == STACKED_GROUP:
                 stacked_grads[self.parent_groups[slot]] = (parent_grad, rows)
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..core.registry import register_node_type
 from .base import Operator
-from .windows import row_starts
+from .windows import gather_tap_major, row_starts
 
 
 def pad_matrices(x, pad, fill=0.0):
@@ -116,7 +116,7 @@ class MaxPooling(Operator):
         geometry = pooling_geometry(x.shape[-2:], self.size, self.stride)
         # Tap-major, (taps, output pixels, matrices): the max over taps is then an elementwise maximum of
         # whole rows, with none of the data-dependent branching of an argmax over each short window.
-        taps = np.take(x.reshape(-1, x.shape[-2] * x.shape[-1]).T, geometry.reads, axis=0)
+        taps = gather_tap_major(x, geometry.reads)
         maxima = taps.max(axis=0)
         winners = first_winners(taps, maxima)
         out_shape = x.shape[:-2] + geometry.out_shape

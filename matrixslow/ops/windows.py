@@ -36,11 +36,19 @@ def windows(padded, out_shape, kernel_shape, stride):
     each pixel for every matrix at once), 1.4-1.5x faster than copying each matrix's windows in turn,
     and a kernel's product with the taps is one GEMM over all pixels of all matrices.
     """
-    height, width = padded.shape[-2:]
-    positions = tap_positions(out_shape, kernel_shape, stride, width)
+    positions = tap_positions(out_shape, kernel_shape, stride, padded.shape[-1])
     taps_per_pixel = kernel_shape[0] * kernel_shape[1]
-    by_tap = positions.reshape(-1, taps_per_pixel).T  # (taps, output pixels)
-    return np.take(padded.reshape(-1, height * width).T, by_tap, axis=0)
+    return gather_tap_major(padded, positions.reshape(-1, taps_per_pixel).T)
+
+
+def gather_tap_major(matrices, reads):
+    """``matrices[..., pixel]`` at every (tap, output pixel) of ``reads`` (flat pixel numbers), as (tap, pixel, matrix).
+
+    Read from the matrices-last view, each entry of ``reads`` copies one whole row: every matrix's
+    pixel at once, where gathering each matrix's windows in turn copies a few numbers per index.
+    """
+    height, width = matrices.shape[-2:]
+    return np.take(matrices.reshape(-1, height * width).T, reads, axis=0)
 
 
 @lru_cache(maxsize=128)
